@@ -1,0 +1,112 @@
+// dataport::object_store — the one interface every storage backend implements.
+//
+// A store is rooted at a container (blob/dfs), a web server origin (https) or the file system
+// root (local). Paths are '/'-separated, relative to that root, decoded (no percent-encoding),
+// without a leading '/'. Directories are virtual for blob storage (a prefix ending in '/').
+//
+// Reads are pinned to a version: read_range takes the ETag seen at stat/open and the backend
+// sends If-Match, so a changed object fails with errc::changed instead of mixing versions.
+//
+// Thread-safety: every method may be called concurrently from coroutines on the runtime's
+// io_context. Ownership: stores are shared (std::shared_ptr); a list_pager keeps its store alive.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+namespace dataport {
+
+struct object_info {
+  std::string path;          ///< relative to the store root; directories end without '/'
+  std::uint64_t size = 0;    ///< bytes (0 for directories)
+  std::string etag;          ///< opaque version tag, quoted as the server sent it; empty if none
+  std::optional<std::chrono::system_clock::time_point> last_modified;
+  std::string content_md5;   ///< base64 MD5 of the whole object when the server knows it
+  std::string content_type;
+  bool is_directory = false;
+};
+
+struct list_options {
+  std::string prefix;        ///< folder to list (treated as a directory: "a/b" lists "a/b/…")
+  bool recursive = false;    ///< false: one level, sub-folders come back as directories
+  unsigned page_size = 5000; ///< entries per service page (blob maximum 5000)
+};
+
+/// Lazily paged listing: each next_page() issues at most one service request.
+class list_pager {
+ public:
+  virtual ~list_pager() = default;
+  /// The next page of entries (possibly empty while more remain), or nullopt when done.
+  virtual boost::asio::awaitable<std::optional<std::vector<object_info>>> next_page() = 0;
+};
+
+struct put_options {
+  std::string content_type;  ///< empty = guess from the extension
+  std::string content_md5;   ///< base64 MD5 of the whole object, stored as the blob's Content-MD5
+  bool overwrite = true;     ///< false: fail with already_exists if the object exists
+};
+
+/// Result of a ranged read.
+struct read_result {
+  std::size_t bytes = 0;     ///< bytes written into the buffer (short only at end of object)
+  std::string etag;          ///< version the bytes belong to
+  std::uint64_t object_size = 0;  ///< total size from Content-Range, when the server sent it
+};
+
+struct store_capabilities {
+  bool ranged_reads = true;  ///< false: read_range works only from offset 0 as one stream
+  bool writable = true;
+  bool block_upload = true;  ///< stage_block/commit_blocks available
+};
+
+class object_store {
+ public:
+  virtual ~object_store() = default;
+
+  /// Size, ETag and kind of `path`. A blob prefix with children is a directory. Throws
+  /// errc::not_found when neither exists.
+  virtual boost::asio::awaitable<object_info> stat(std::string path) = 0;
+
+  virtual std::unique_ptr<list_pager> list(list_options options) = 0;
+
+  /// Reads up to into.size() bytes at `offset`. With a non-empty `if_match` the read fails with
+  /// errc::changed if the object's ETag differs. Reading at or past the end returns 0 bytes.
+  virtual boost::asio::awaitable<read_result> read_range(std::string path, std::uint64_t offset,
+                                                         std::span<std::byte> into,
+                                                         std::string if_match) = 0;
+
+  /// Writes a whole object in one request.
+  virtual boost::asio::awaitable<object_info> put(std::string path, std::span<const std::byte> data,
+                                                  put_options options) = 0;
+
+  /// Stages one block of a block upload; `block_id` is the raw id (the backend base64-encodes;
+  /// all ids of one blob must have the same length). `content_md5` (base64) is optional.
+  virtual boost::asio::awaitable<void> stage_block(std::string path, std::string block_id,
+                                                   std::span<const std::byte> data,
+                                                   std::string content_md5) = 0;
+
+  /// Makes the staged blocks, in order, the object's content (atomically).
+  virtual boost::asio::awaitable<object_info> commit_blocks(std::string path,
+                                                            std::vector<std::string> block_ids,
+                                                            put_options options) = 0;
+
+  /// Deletes an object. Throws not_found if it does not exist.
+  virtual boost::asio::awaitable<void> remove(std::string path) = 0;
+
+  /// Creates the container (blob); already existing is not an error.
+  virtual boost::asio::awaitable<void> create_container() = 0;
+
+  virtual store_capabilities capabilities() const noexcept = 0;
+
+  /// Human-readable root (service URL + container), secrets redacted, for messages.
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace dataport

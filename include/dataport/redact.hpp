@@ -1,0 +1,29 @@
+// Secret redaction for every string that leaves dataport (logs, errors, JSON, exceptions).
+//
+// By allow-list: in a URL's query only known-safe parameters keep their values; everything else
+// (sig, skoid, tokens, unknown ones) becomes REDACTED. Free text is scrubbed of
+// "Authorization: …", "AccountKey=…", "SharedAccessSignature=…", "sig=…", "Bearer …", and of
+// every secret registered with register_secret().
+//
+// Thread-safety: all functions are safe to call concurrently.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace dataport {
+
+inline constexpr std::string_view redacted_marker = "REDACTED";
+
+/// The URL with every query parameter not on the allow-list replaced by REDACTED, and any
+/// user:password@ removed.
+std::string redact_url(std::string_view url);
+
+/// Free text with known secret patterns and registered secrets replaced by REDACTED.
+std::string redact_text(std::string_view text);
+
+/// Remembers a secret (key, SAS, token) so redact_text() removes it wherever it appears.
+/// Secrets shorter than 8 characters are ignored (too likely to collide with normal text).
+void register_secret(std::string_view secret);
+
+}  // namespace dataport

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what is missing, builds (normal and ASan+UBSan), starts the test
+# servers (ctest fixture), runs every test, stops the servers. Nothing is skipped.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$here/scripts/setup.sh"
+
+echo "== build (RelWithDebInfo) =="
+"$here/scripts/build.sh" "$here/build"
+echo "== tests =="
+(cd "$here/build" && ctest --output-on-failure --timeout 600)
+
+if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  echo "== build (ASan+UBSan) =="
+  "$here/scripts/build.sh" "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DDATAPORT_SANITIZE=ON \
+    -DDATAPORT_BUILD_BENCHMARKS=OFF
+  echo "== tests under ASan+UBSan =="
+  (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure --timeout 900)
+fi
