@@ -54,4 +54,9 @@ struct location {
   std::string source_uri;   ///< the URI as given, secrets redacted
 };
 
+/// The path to pass to the location's object_store. Stores are rooted at the container (blob,
+/// dfs), the origin (https) or the file-system root (local), so this is location::path, without
+/// its leading '/' for local locations.
+std::string store_path(const location& where);
+
 }  // namespace dataport

@@ -16,7 +16,7 @@ namespace dataport {
 inline constexpr std::string_view redacted_marker = "REDACTED";
 
 /// The URL with every query parameter not on the allow-list replaced by REDACTED, and any
-/// user:password@ removed.
+/// user:password@ replaced (a bare user@, as in wasbs://container@account, is kept).
 std::string redact_url(std::string_view url);
 
 /// Free text with known secret patterns and registered secrets replaced by REDACTED.

@@ -74,6 +74,11 @@ struct settings {
   /// JSON options). Throws invalid_argument for an unknown name or a value that does not parse.
   void set(std::string_view name, std::string_view value);
 
+  /// Checks the rules that involve two settings (prune target <= threshold, retry base delay <=
+  /// max delay). from_environment() calls it; callers of set() call it after their last set().
+  /// Throws invalid_argument naming both variables.
+  void validate() const;
+
   /// Every setting as name → current value text (for "settings in effect" log lines and JSON).
   std::map<std::string, std::string> describe() const;
 };

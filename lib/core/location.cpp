@@ -24,4 +24,11 @@ std::string_view credential_config::kind_name() const noexcept {
   return "unknown";
 }
 
+std::string store_path(const location& where) {
+  if (where.backend != backend_kind::local) return where.path;
+  std::string_view path = where.path;
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  return std::string(path);
+}
+
 }  // namespace dataport

@@ -45,8 +45,10 @@ bool iequals_prefix(std::string_view text, std::size_t at, std::string_view word
   return true;
 }
 
-// Replaces the value that follows `key` (case-insensitive) up to a terminator character.
-void scrub_after(std::string& text, std::string_view key, std::string_view terminators) {
+// Replaces the value that follows `key` (case-insensitive) up to a terminator character, when it
+// is at least `min_length` long (so prose such as "bearer token" is left alone).
+void scrub_after(std::string& text, std::string_view key, std::string_view terminators,
+                 std::size_t min_length = 1) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t found = std::string::npos;
@@ -60,7 +62,7 @@ void scrub_after(std::string& text, std::string_view key, std::string_view termi
     const std::size_t start = found + key.size();
     std::size_t end = start;
     while (end < text.size() && terminators.find(text[end]) == std::string_view::npos) ++end;
-    if (end > start && text.compare(start, end - start, redacted_marker) != 0) {
+    if (end >= start + min_length && text.compare(start, end - start, redacted_marker) != 0) {
       text.replace(start, end - start, redacted_marker);
       end = start + redacted_marker.size();
     }
@@ -81,7 +83,9 @@ std::string redact_url(std::string_view url) {
     const auto authority = rest.substr(authority_start, authority_end == std::string_view::npos
                                                             ? std::string_view::npos
                                                             : authority_end - authority_start);
-    if (auto at = authority.rfind('@'); at != std::string_view::npos) {
+    // Only user:password@ is a secret; wasbs://container@account… names a container there.
+    if (auto at = authority.rfind('@');
+        at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos) {
       out.append(rest.substr(0, authority_start));
       out.append(redacted_marker).append("@");
       rest.remove_prefix(authority_start + at + 1);
@@ -140,8 +144,8 @@ std::string redact_text(std::string_view text) {
   scrub_after(out, "AccountKey=", ";\" \n\r\t'");
   scrub_after(out, "SharedAccessSignature=", ";\" \n\r\t'");
   scrub_after(out, "Authorization: ", "\r\n");
-  scrub_after(out, "Bearer ", "\" \n\r\t',;");
-  scrub_after(out, "SharedKey ", "\" \n\r\t',;");
+  scrub_after(out, "Bearer ", "\" \n\r\t',;", 16);
+  scrub_after(out, "SharedKey ", "\" \n\r\t',;", 16);
   scrub_after(out, "x-ms-copy-source: ", "\r\n");
   return out;
 }

@@ -18,6 +18,8 @@ TEST_CASE("redact_url keeps safe SAS fields and hides sig and unknown parameters
 
 TEST_CASE("redact_url removes user info") {
   CHECK(redact_url("https://user:pass@host/x") == "https://REDACTED@host/x");
+  CHECK(redact_url("wasbs://data@acct.blob.core.windows.net/x?sig=abc") ==
+        "wasbs://data@acct.blob.core.windows.net/x?sig=REDACTED");
   CHECK(redact_url("http://127.0.0.1:10000/devstoreaccount1/c") ==
         "http://127.0.0.1:10000/devstoreaccount1/c");
 }
@@ -28,6 +30,7 @@ TEST_CASE("redact_text scrubs secret patterns") {
   CHECK(redact_text("Authorization: SharedKey acct:c2lnbmF0dXJl\r\nx: y") ==
         "Authorization: REDACTED\r\nx: y");
   CHECK(redact_text("header Bearer eyJhbGciOi.abc.def end") == "header Bearer REDACTED end");
+  CHECK(redact_text("check that the bearer token is valid") == "check that the bearer token is valid");
   CHECK(redact_text("url?sv=1&sig=AbC%3D&sp=r") == "url?sv=1&sig=REDACTED&sp=r");
 }
 

@@ -15,10 +15,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "dataport/error.hpp"
 #include "dataport/http/message.hpp"
 #include "dataport/settings.hpp"
 
@@ -27,6 +30,31 @@ class metrics;
 }
 
 namespace dataport::http {
+
+/// What a transport throws on a failed attempt: a dataport::error (network/timeout/tls/protocol)
+/// plus what the retry layer needs to decide. A transport may also throw a plain dataport::error;
+/// the retry layer then assumes the request was sent and no response headers arrived.
+class transport_error : public dataport::error {
+ public:
+  /// `request_sent`: false only when no byte of the request reached the socket (e.g. connect
+  /// refused), so even a non-idempotent request may be retried. `status`/`headers`: the response
+  /// head when the failure cut the body (0/empty when it came before the headers).
+  transport_error(errc code, const std::string& message, bool request_sent, unsigned status = 0,
+                  header_list headers = {})
+      : dataport::error(code, message),
+        request_sent_(request_sent),
+        status_(status),
+        headers_(std::move(headers)) {}
+
+  bool request_sent() const noexcept { return request_sent_; }
+  unsigned status() const noexcept { return status_; }
+  const header_list& headers() const noexcept { return headers_; }
+
+ private:
+  bool request_sent_;
+  unsigned status_;
+  header_list headers_;
+};
 
 /// One attempt: send the request on some connection and read the response. Throws
 /// dataport::error (network/timeout/tls/protocol) on transport failures. On a body cut after
@@ -60,6 +88,13 @@ std::chrono::milliseconds retry_delay(unsigned attempt, std::chrono::millisecond
 /// (delta-seconds or HTTP-date relative to `now`). Garbage yields nullopt, never throws.
 std::optional<std::chrono::milliseconds> parse_retry_after(
     const header_list& headers, std::chrono::system_clock::time_point now);
+
+/// The production seams: an asio steady_timer on the current executor, a thread-local PRNG and
+/// system_clock::now. Missing members of a caller's seams are filled from these.
+retry_seams default_retry_seams();
+
+/// A random UUID v4 in the canonical 8-4-4-4-12 lowercase form (x-ms-client-request-id).
+std::string make_uuid_v4();
 
 /// True for statuses retried on idempotent requests: 408, 429, 500, 502, 503, 504.
 bool is_retryable_status(unsigned status) noexcept;

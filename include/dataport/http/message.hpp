@@ -27,19 +27,19 @@ void set_header(header_list& headers, std::string_view name, std::string value);
 void remove_header(header_list& headers, std::string_view name);
 
 struct request {
-  std::string method = "GET";   ///< "GET", "HEAD", "PUT", "DELETE", "POST"
-  std::string url;              ///< absolute URL, path and query percent-encoded
+  std::string method = "GET";  ///< "GET", "HEAD", "PUT", "DELETE", "POST"
+  std::string url;             ///< absolute URL, path and query percent-encoded
   header_list headers;
   std::span<const std::byte> body;  ///< not owned: must outlive the send (retries resend it)
-  bool idempotent = true;       ///< only idempotent requests are retried after being sent
+  bool idempotent = true;           ///< only idempotent requests are retried after being sent
 };
 
 struct response {
   unsigned status = 0;
   std::string reason;
   header_list headers;
-  std::string body;             ///< the body, unless it was read into send_options::body_into
-  std::size_t body_size = 0;    ///< bytes of body received (into `body` or into body_into)
+  std::string body;           ///< the body, unless it was read into send_options::body_into
+  std::size_t body_size = 0;  ///< bytes of body received (into `body` or into body_into)
 
   std::optional<std::string_view> header(std::string_view name) const {
     return find_header(headers, name);

@@ -1,0 +1,23 @@
+// Placing the body of a ranged GET into the caller's buffer, whichever way the server answered.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace dataport::storage_detail {
+
+struct placed_range {
+  std::size_t bytes = 0;            ///< bytes of the requested range now at the start of `into`
+  std::uint64_t object_size = 0;    ///< total object size when known, else 0
+};
+
+/// `into` holds `body_size` body bytes. A 206 must start at `offset` (else errc::protocol). A 200
+/// means the server ignored Range and sent the whole object from byte 0: the requested slice is
+/// moved to the front of `into`. `where` (redacted) names the object in error messages.
+placed_range place_range_body(unsigned status, std::string_view content_range,
+                              std::string_view content_length, std::size_t body_size,
+                              std::uint64_t offset, std::span<std::byte> into,
+                              std::string_view where);
+
+}  // namespace dataport::storage_detail

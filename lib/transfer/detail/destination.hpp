@@ -1,0 +1,69 @@
+// Where the transfer engine writes: a local folder or an object store. Private to lib/transfer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "dataport/error.hpp"
+#include "dataport/object_store.hpp"
+#include "dataport/transfer.hpp"
+
+namespace dataport::transfer_detail {
+
+/// One file on its way to the destination.
+struct file_plan {
+  std::string relative;       ///< destination path relative to the destination root ('/'-separated)
+  object_info source;         ///< size and ETag pinned from the listing
+  std::uint64_t chunk_size = 0;
+  std::uint32_t chunk_count = 0;  ///< 0 for an empty file
+};
+
+/// Receives the chunks of one file, possibly concurrently and out of order.
+class file_writer {
+ public:
+  virtual ~file_writer() = default;
+  virtual boost::asio::awaitable<void> write(std::uint32_t index, std::uint64_t offset,
+                                             std::span<const std::byte> data) = 0;
+  /// Makes the file visible under its final name. Called once, after every chunk was written.
+  virtual boost::asio::awaitable<void> commit() = 0;
+  /// Removes whatever was written (the final name is never touched). Must not throw.
+  virtual void abort() noexcept = 0;
+};
+
+/// Result of opening: a writer, or the reason the item is skipped (a hostile name, an identical
+/// file already there). Failures are thrown as dataport::error.
+struct open_result {
+  std::unique_ptr<file_writer> writer;
+  std::optional<std::string> skip_reason;
+  errc skip_code = errc::ok;  ///< ok: a benign skip (identical); else a problem (hostile name)
+};
+
+class destination {
+ public:
+  virtual ~destination() = default;
+  virtual boost::asio::awaitable<open_result> open(const file_plan& plan) = 0;
+  /// Whole-file Content-MD5 check after commit preparation; local destinations can verify.
+  virtual std::string describe() const = 0;
+};
+
+struct destination_settings {
+  if_exists_policy if_exists = if_exists_policy::fail;
+  bool fsync = false;
+  bool verify_md5 = false;
+};
+
+/// A local folder (created if missing). `root` is absolute.
+std::unique_ptr<destination> make_local_destination(const std::string& root,
+                                                    destination_settings settings);
+
+/// A prefix in an object store ("" = the container root).
+std::unique_ptr<destination> make_store_destination(std::shared_ptr<object_store> store,
+                                                    std::string prefix,
+                                                    destination_settings settings);
+
+}  // namespace dataport::transfer_detail

@@ -1,0 +1,415 @@
+// The transfer engine (see include/dataport/transfer.hpp for the contract).
+//
+// Shape: one producer coroutine lists the source lazily and turns each file into a job of
+// chunks; a bounded channel carries chunk tasks to `threads` worker coroutines; each worker owns
+// one buffer, reads its chunk from the source (If-Match: the listed ETag) and hands it to the
+// file's writer; the worker that finishes a job's last chunk commits or aborts it. So:
+//  - memory is bounded by workers × chunk size, whatever the file sizes;
+//  - transfers start with the first listing page, and the channel's capacity keeps the listing
+//    only a little ahead of the transfers;
+//  - a failed chunk fails only its file (the others go on) unless fail_fast is set.
+// Everything runs on the context's I/O threads; the progress callback is driven by a timer.
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include "dataport/context.hpp"
+#include "dataport/log.hpp"
+#include "dataport/metrics.hpp"
+#include "dataport/redact.hpp"
+#include "dataport/transfer.hpp"
+#include "transfer/detail/destination.hpp"
+#include "transfer/detail/md5.hpp"
+#include "transfer/detail/plan.hpp"
+
+namespace dataport::transfer_detail {
+namespace {
+
+namespace asio = boost::asio;
+using asio::awaitable;
+using asio::use_awaitable;
+
+struct file_job {
+  file_plan plan;
+  std::string source_path;
+  std::unique_ptr<file_writer> writer;
+  std::atomic<std::uint32_t> remaining{0};
+  std::atomic<bool> failed{false};
+  std::mutex failure_mutex;
+  std::string failure;
+  errc failure_code = errc::ok;
+  bool restarted = false;
+
+  void fail(errc code, const std::string& reason) {
+    std::lock_guard lock(failure_mutex);
+    if (failed.exchange(true)) return;
+    failure_code = code;
+    failure = reason;
+  }
+};
+
+struct chunk_task {
+  std::shared_ptr<file_job> job;
+  std::uint32_t index = 0;
+};
+
+using chunk_channel =
+    asio::experimental::concurrent_channel<void(boost::system::error_code, chunk_task)>;
+using done_channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+std::uint64_t chunk_length(const file_plan& plan, std::uint32_t index) {
+  const std::uint64_t offset = std::uint64_t{index} * plan.chunk_size;
+  return std::min(plan.chunk_size, plan.source.size - offset);
+}
+
+class engine {
+ public:
+  engine(context& ctx, copy_plan plan, const transfer_options& options)
+      : ctx_(ctx), plan_(std::move(plan)), options_(options) {
+    const auto& config = ctx.config();
+    workers_ = options.threads ? options.threads : config.effective_downloader_threads();
+    chunk_size_ = options.chunk_size ? options.chunk_size : config.chunk_size;
+    const std::uint64_t budget = options.inflight_bytes ? options.inflight_bytes : config.inflight_bytes;
+    // Bound memory: every worker holds at most one chunk.
+    chunk_size_ = std::max<std::uint64_t>(
+        256 * 1024, std::min<std::uint64_t>(chunk_size_, budget / std::max(1u, workers_)));
+  }
+
+  awaitable<void> run() {
+    auto executor = co_await asio::this_coro::executor;
+    chunk_channel channel(executor, workers_ * 2);
+    // Completion: every spawned coroutine counts down; the last one posts to `done` (a channel,
+    // so the signal is kept even if it comes before run() starts waiting).
+    done_channel done(executor, 1);
+    active_ = workers_ + 2;  // workers, the producer, the progress reporter
+    auto finished_one = [this, &done](std::exception_ptr error) {
+      if (error) {
+        std::lock_guard lock(summary_mutex_);
+        if (!fatal_) fatal_ = error;
+        stop_ = true;
+      }
+      if (--active_ == 0) done.try_send(boost::system::error_code{});
+    };
+    for (unsigned i = 0; i < workers_; ++i) {
+      asio::co_spawn(executor, worker(channel), finished_one);
+    }
+    asio::co_spawn(executor, produce_then_stop_workers(channel), finished_one);
+    asio::co_spawn(executor, report_progress(), finished_one);
+    co_await done.async_receive(asio::as_tuple(use_awaitable));
+    report_now();
+    if (fatal_) std::rethrow_exception(fatal_);
+  }
+
+  transfer_summary take_summary() {
+    summary_.files_done = done_;
+    summary_.files_failed = failed_count_;
+    summary_.files_skipped = skipped_count_;
+    summary_.bytes = bytes_done_;
+    summary_.cancelled = cancelled();
+    return std::move(summary_);
+  }
+
+  std::uint64_t chunk_size() const { return chunk_size_; }
+  unsigned workers() const { return workers_; }
+
+ private:
+  bool cancelled() const {
+    return stop_.load() || (options_.cancel && options_.cancel->cancelled());
+  }
+
+  /// Lists and enqueues, then sends one stop task per worker. (Closing the channel instead would
+  /// drop tasks still buffered in it.)
+  awaitable<void> produce_then_stop_workers(chunk_channel& channel) {
+    std::exception_ptr error;
+    try {
+      co_await produce(channel);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    listing_done_ = true;
+    for (unsigned i = 0; i < workers_; ++i) {
+      co_await channel.async_send(boost::system::error_code{}, chunk_task{}, use_awaitable);
+    }
+    if (error) std::rethrow_exception(error);
+  }
+
+  awaitable<void> produce(chunk_channel& channel) {
+    if (plan_.single_file) {
+      co_await enqueue(channel, *plan_.single_file, plan_.single_relative);
+      co_return;
+    }
+    auto pager = plan_.source->list({.prefix = plan_.source_root, .recursive = true});
+    while (!cancelled()) {
+      auto page = co_await pager->next_page();
+      if (!page) break;
+      for (const auto& entry : *page) {
+        if (entry.is_directory) continue;
+        if (cancelled()) break;
+        co_await enqueue(channel, entry, relative_to_root(entry.path));
+      }
+    }
+    listing_done_ = true;
+  }
+
+  std::string relative_to_root(const std::string& path) const {
+    const std::string& root = plan_.source_root;
+    if (root.empty()) return path;
+    if (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/') {
+      return path.substr(root.size() + 1);
+    }
+    return path;
+  }
+
+  awaitable<void> enqueue(chunk_channel& channel, const object_info& info, std::string relative) {
+    ++files_known_;
+    bytes_known_ += info.size;
+    auto job = std::make_shared<file_job>();
+    job->source_path = info.path;
+    job->plan = make_file_plan(std::move(relative), info, chunk_size_);
+    if (!co_await open_job(*job)) co_return;
+    if (job->plan.chunk_count == 0) {
+      co_await finish(*job);
+      co_return;
+    }
+    job->remaining = job->plan.chunk_count;
+    for (std::uint32_t i = 0; i < job->plan.chunk_count; ++i) {
+      co_await channel.async_send(boost::system::error_code{}, chunk_task{job, i}, use_awaitable);
+    }
+  }
+
+  /// Opens the job's writer; false when the item was skipped or failed.
+  awaitable<bool> open_job(file_job& job) {
+    try {
+      if (plan_.needs_source_md5 && job.plan.source.content_md5.empty()) {
+        job.plan.source.content_md5 = co_await source_md5(job.source_path, job.plan.source);
+      }
+      auto opened = co_await plan_.target->open(job.plan);
+      if (opened.skip_reason) {
+        record_skip(job.plan.relative, *opened.skip_reason, opened.skip_code);
+        co_return false;
+      }
+      job.writer = std::move(opened.writer);
+      co_return true;
+    } catch (const dataport::error& e) {
+      record_failure(job.plan.relative, e.code(), e.what());
+    }
+    co_return false;
+  }
+
+  awaitable<std::string> source_md5(const std::string& path, const object_info& info) {
+    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(info.size, 4u << 20)));
+    md5_stream md5;
+    for (std::uint64_t offset = 0; offset < info.size;) {
+      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), info.size - offset));
+      auto r = co_await plan_.source->read_range(path, offset, std::span(buffer).first(want), info.etag);
+      if (r.bytes == 0) break;
+      md5.update(std::span(buffer).first(r.bytes));
+      offset += r.bytes;
+    }
+    co_return md5.finish_base64();
+  }
+
+  awaitable<void> worker(chunk_channel& channel) {
+    std::unique_ptr<std::byte[]> buffer;
+    std::size_t capacity = 0;
+    for (;;) {
+      auto [ec, task] = co_await channel.async_receive(asio::as_tuple(use_awaitable));
+      if (ec || !task.job) break;  // a stop task: everything before it was handled
+      file_job& job = *task.job;
+      if (cancelled()) job.fail(errc::cancelled, "cancelled");
+      if (!job.failed) {
+        const auto length = static_cast<std::size_t>(chunk_length(job.plan, task.index));
+        if (capacity < length) {
+          buffer = std::make_unique_for_overwrite<std::byte[]>(length);
+          capacity = length;
+        }
+        co_await copy_chunk(job, task.index, std::span(buffer.get(), length));
+      }
+      if (--job.remaining == 0) co_await finish(job);
+    }
+  }
+
+  awaitable<void> copy_chunk(file_job& job, std::uint32_t index, std::span<std::byte> buffer) {
+    const std::uint64_t offset = std::uint64_t{index} * job.plan.chunk_size;
+    try {
+      const auto r = co_await plan_.source->read_range(job.source_path, offset, buffer,
+                                                       job.plan.source.etag);
+      if (r.bytes != buffer.size()) {
+        throw_error(errc::changed, fmt::format("the source became shorter during the copy ({} "
+                                               "bytes at offset {} instead of {})",
+                                               r.bytes, offset, buffer.size()));
+      }
+      co_await job.writer->write(index, offset, buffer);
+      bytes_done_ += buffer.size();
+    } catch (const dataport::error& e) {
+      job.fail(e.code(), e.what());
+    } catch (const std::exception& e) {
+      job.fail(errc::internal, e.what());
+    }
+  }
+
+  awaitable<void> finish(file_job& job) {
+    if (!job.failed) {
+      try {
+        co_await job.writer->commit();
+        ++done_;
+        co_return;
+      } catch (const dataport::error& e) {
+        job.fail(e.code(), e.what());
+      }
+    }
+    job.writer->abort();
+    if (job.failure_code == errc::changed && options_.restart_on_change && !job.restarted) {
+      co_await restart(job);
+      co_return;
+    }
+    if (job.failure_code == errc::cancelled) co_return;
+    std::string reason = job.failure;
+    if (job.failure_code == errc::changed) {
+      reason = fmt::format("changed during download: {} (use --restart-on-change to start it over "
+                           "once)", job.failure);
+    }
+    record_failure(job.plan.relative, job.failure_code, reason);
+  }
+
+  /// A source that changed mid-copy is copied again once, sequentially, at its new version.
+  awaitable<void> restart(file_job& old_job) {
+    log::warn("transfer", "'{}' changed during the copy; starting it over", old_job.plan.relative);
+    auto job = std::make_shared<file_job>();
+    job->restarted = true;
+    job->source_path = old_job.source_path;
+    try {
+      const object_info now = co_await plan_.source->stat(old_job.source_path);
+      job->plan = make_file_plan(old_job.plan.relative, now, chunk_size_);
+    } catch (const dataport::error& e) {
+      record_failure(old_job.plan.relative, e.code(), e.what());
+      co_return;
+    }
+    if (!co_await open_job(*job)) co_return;
+    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min(job->plan.chunk_size, job->plan.source.size)));
+    for (std::uint32_t i = 0; i < job->plan.chunk_count && !job->failed; ++i) {
+      co_await copy_chunk(*job, i, std::span(buffer).first(chunk_length(job->plan, i)));
+    }
+    co_await finish(*job);
+  }
+
+  void record_failure(const std::string& path, errc code, const std::string& reason) {
+    ++failed_count_;
+    log::error("transfer", "failed: {}: {}", path, reason);
+    {
+      std::lock_guard lock(summary_mutex_);
+      summary_.failed.push_back({path, reason, code});
+    }
+    if (options_.fail_fast) stop_ = true;
+  }
+
+  void record_skip(const std::string& path, const std::string& reason, errc code) {
+    ++skipped_count_;
+    if (code == errc::ok) {
+      log::info("transfer", "skipped: {}: {}", path, reason);
+    } else {
+      log::warn("transfer", "skipped: {}: {}", path, reason);
+    }
+    std::lock_guard lock(summary_mutex_);
+    summary_.skipped.push_back({path, reason, code});
+  }
+
+  /// Reports every progress_interval while work remains (it is one of the counted coroutines,
+  /// so the engine outlives it).
+  awaitable<void> report_progress() {
+    if (!options_.on_progress) co_return;
+    // Short ticks, so the engine never waits a whole interval for the reporter to notice the
+    // end; the callback itself runs once per interval.
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    auto next_report = std::chrono::steady_clock::now() + options_.progress_interval;
+    while (active_.load() > 1) {
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(asio::as_tuple(use_awaitable));
+      if (active_.load() > 1 && std::chrono::steady_clock::now() >= next_report) {
+        report_now();
+        next_report += options_.progress_interval;
+      }
+    }
+  }
+
+  void report_now() {
+    if (!options_.on_progress) return;
+    transfer_progress p;
+    p.files_known = files_known_;
+    p.listing_done = listing_done_ || plan_.single_file.has_value();
+    p.files_done = done_;
+    p.files_failed = failed_count_;
+    p.files_skipped = skipped_count_;
+    p.bytes_known = bytes_known_;
+    p.bytes_done = bytes_done_;
+    p.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started_);
+    options_.on_progress(p);
+  }
+
+  context& ctx_;
+  copy_plan plan_;
+  const transfer_options& options_;
+  unsigned workers_ = 1;
+  std::uint64_t chunk_size_ = 0;
+  std::exception_ptr fatal_;
+  std::atomic<bool> stop_{false};
+  std::atomic<unsigned> active_{0};
+  std::atomic<bool> listing_done_{false};
+  std::atomic<std::uint64_t> files_known_{0}, bytes_known_{0}, bytes_done_{0};
+  std::atomic<std::uint64_t> done_{0}, failed_count_{0}, skipped_count_{0};
+  std::mutex summary_mutex_;
+  transfer_summary summary_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace
+}  // namespace dataport::transfer_detail
+
+namespace dataport {
+
+transfer_summary copy(context& ctx, const location& source, const location& destination,
+                      const transfer_options& options) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto& counters = *ctx.counters();
+  const auto requests_before = counters.get(counter::requests);
+  const auto retries_before = counters.get(counter::retries);
+
+  transfer_detail::copy_plan plan = transfer_detail::plan_copy(ctx, source, destination, options);
+  transfer_detail::engine engine(ctx, std::move(plan), options);
+  log::info("transfer", "copy started: {} → {} (threads={}, chunk={} bytes, if-exists={}, "
+            "verify-md5={})", redact_url(source.source_uri), redact_url(destination.source_uri),
+            engine.workers(), engine.chunk_size(), static_cast<int>(options.if_exists),
+            options.verify_md5);
+  ctx.run(engine.run());
+  transfer_summary summary = engine.take_summary();
+  summary.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  summary.requests = counters.get(counter::requests) - requests_before;
+  summary.retries = counters.get(counter::retries) - retries_before;
+  log::info("transfer", "copy completed in {} ms: {} files, {} bytes, {} failed, {} skipped, {} "
+            "requests, {} retries", summary.duration.count(), summary.files_done, summary.bytes,
+            summary.files_failed, summary.files_skipped, summary.requests, summary.retries);
+  return summary;
+}
+
+if_exists_policy parse_if_exists(std::string_view text, std::string_view what) {
+  if (text == "fail") return if_exists_policy::fail;
+  if (text == "overwrite") return if_exists_policy::overwrite;
+  if (text == "skip-identical" || text == "skip_identical") return if_exists_policy::skip_identical;
+  throw_error(errc::invalid_argument,
+              fmt::format("{}='{}' is not a policy: use fail, overwrite or skip-identical", what, text));
+}
+
+}  // namespace dataport
