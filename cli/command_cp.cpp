@@ -28,6 +28,7 @@ struct cp_flags {
   bool fail_fast = false;
   bool fsync = false;
   bool restart_on_change = false;
+  bool create_container = false;
   bool json = false;
   std::string progress = "auto";
 };
@@ -44,6 +45,24 @@ nlohmann::json problems_json(const std::vector<transfer_problem>& problems) {
     out.push_back({{"path", p.path}, {"reason", p.reason}, {"code", std::string(to_string(p.code))}});
   }
   return out;
+}
+
+/// Lists problems (at most 20; --json has them all). Benign skips (identical files) are counted
+/// in the summary line only.
+void print_problems(const char* title, const std::vector<transfer_problem>& problems,
+                    bool only_real_problems) {
+  constexpr std::size_t shown_at_most = 20;
+  std::size_t shown = 0, hidden = 0;
+  for (const auto& p : problems) {
+    if (only_real_problems && p.code == errc::ok) continue;
+    if (shown == shown_at_most) {
+      ++hidden;
+      continue;
+    }
+    if (shown++ == 0) std::cerr << title << ":\n";
+    std::cerr << "  " << p.path << ": " << p.reason << "\n";
+  }
+  if (hidden) std::cerr << "  ... and " << hidden << " more (--json lists them all)\n";
 }
 
 void print_summary(const transfer_summary& s, bool json) {
@@ -64,14 +83,8 @@ void print_summary(const transfer_summary& s, bool json) {
       s.cancelled ? "Cancelled after copying" : "Copied", s.files_done, format_bytes(s.bytes),
       seconds, format_bytes(static_cast<std::uint64_t>(rate)), s.files_failed, s.files_skipped,
       s.requests, s.retries);
-  if (!s.failed.empty()) {
-    std::cerr << "Failed:\n";
-    for (const auto& p : s.failed) std::cerr << "  " << p.path << ": " << p.reason << "\n";
-  }
-  if (!s.skipped.empty()) {
-    std::cerr << "Skipped:\n";
-    for (const auto& p : s.skipped) std::cerr << "  " << p.path << ": " << p.reason << "\n";
-  }
+  print_problems("Failed", s.failed, false);
+  print_problems("Skipped", s.skipped, true);
 }
 
 int run_copy(app_state& state, const cp_flags& flags) {
@@ -94,6 +107,7 @@ int run_copy(app_state& state, const cp_flags& flags) {
   options.fail_fast = flags.fail_fast;
   options.fsync = flags.fsync;
   options.restart_on_change = flags.restart_on_change;
+  options.create_container = flags.create_container;
   const progress_mode mode = parse_progress_mode(flags.progress);
   const bool quiet = state.options().quiet;
   options.on_progress = make_progress_printer(mode, quiet);
@@ -104,9 +118,10 @@ int run_copy(app_state& state, const cp_flags& flags) {
 
   const transfer_summary summary = copy(ctx, source, destination, options);
   finish_progress_line(mode, quiet);
-  if (!quiet || flags.json) print_summary(summary, flags.json);
   bool problem = summary.files_failed > 0 || summary.cancelled;
   for (const auto& s : summary.skipped) problem = problem || s.code != errc::ok;
+  // --quiet still reports what went wrong: the summary lists every failed or skipped item.
+  if (!quiet || flags.json || problem) print_summary(summary, flags.json);
   return problem ? 1 : 0;
 }
 
@@ -130,6 +145,8 @@ void add_copy_like(CLI::App& app, app_state& state, std::optional<int>& result, 
   cmd->add_flag("--fsync", flags->fsync, "fsync each local file before it takes its final name");
   cmd->add_flag("--restart-on-change", flags->restart_on_change,
                 "start a file over once if its source changes during the copy (default: fail it)");
+  cmd->add_flag("--create-container", flags->create_container,
+                "create the destination container first when it does not exist");
   cmd->add_flag("--json", flags->json, "print the summary as one JSON object on stdout");
   cmd->add_option("--progress", flags->progress,
                   "auto (a bar when stderr is a terminal), bar, json (lines on stderr) or none");

@@ -37,6 +37,8 @@ enum class counter : unsigned {
   prefetch_wasted_bytes,
   disk_cache_writes_skipped,
   evictions,
+  reader_bytes_returned,  ///< bytes returned by readable_file::read_at
+  whole_file_fallbacks,   ///< whole-file opens that streamed blocks because the file could not be cached
   count_  ///< number of counters (not a counter)
 };
 

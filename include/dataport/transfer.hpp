@@ -92,6 +92,7 @@ struct transfer_options {
   bool fail_fast = false;     ///< stop everything at the first failed file
   bool fsync = false;         ///< fsync each local file before it is renamed into place
   bool restart_on_change = false;  ///< a source changed mid-copy is restarted once (else failed)
+  bool create_container = false;   ///< create the destination container first (if missing)
   /// Called about every progress_interval and once at the end, on an I/O thread.
   std::function<void(const transfer_progress&)> on_progress;
   std::chrono::milliseconds progress_interval{200};

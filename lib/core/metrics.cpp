@@ -30,6 +30,8 @@ std::string_view to_string(counter c) noexcept {
     case counter::prefetch_wasted_bytes: return "prefetch_wasted_bytes";
     case counter::disk_cache_writes_skipped: return "disk_cache_writes_skipped";
     case counter::evictions: return "evictions";
+    case counter::reader_bytes_returned: return "reader_bytes_returned";
+    case counter::whole_file_fallbacks: return "whole_file_fallbacks";
     case counter::count_: break;
   }
   return "unknown";

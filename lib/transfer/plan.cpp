@@ -117,7 +117,9 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
                   fmt::format("'{}' is read only: copy to a local folder or a blob location instead",
                               redact_url(destination.source_uri)));
     }
-    plan.target = make_store_destination(ctx.open_store(destination), destination_root, settings);
+    auto store = ctx.open_store(destination);
+    if (options.create_container) ctx.run(store->create_container());
+    plan.target = make_store_destination(std::move(store), destination_root, settings);
     plan.needs_source_md5 = options.if_exists == if_exists_policy::skip_identical;
   }
   return plan;

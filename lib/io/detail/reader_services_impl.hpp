@@ -1,0 +1,51 @@
+// What every open readable_file shares (see dataport/readable_file.hpp), and the one way reader
+// code runs blocking file I/O: on_disk() hops to the disk pool and resumes on the I/O thread, so
+// disk reads and pwrite never stall the network threads.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <type_traits>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "dataport/attribute_cache.hpp"
+#include "dataport/block_cache.hpp"
+#include "dataport/disk_cache.hpp"
+#include "dataport/metrics.hpp"
+#include "dataport/readable_file.hpp"
+
+namespace dataport {
+
+struct reader_services::impl {
+  impl(boost::asio::io_context& context_io, settings s, std::shared_ptr<metrics> c);
+  ~impl();
+
+  /// Reserves `n` bytes of the prefetch budget; false (and nothing reserved) when full.
+  bool try_acquire_prefetch(std::uint64_t n) noexcept;
+  void release_prefetch(std::uint64_t n) noexcept;
+
+  template <class F>
+  boost::asio::awaitable<std::invoke_result_t<F&>> on_disk(F fn) {
+    using result = std::invoke_result_t<F&>;
+    static_assert(!std::is_void_v<result>, "return a value from disk work");
+    co_return co_await boost::asio::co_spawn(
+        disk_pool, [fn = std::move(fn)]() mutable -> boost::asio::awaitable<result> { co_return fn(); },
+        boost::asio::use_awaitable);
+  }
+
+  boost::asio::io_context& io;
+  settings config;
+  reader_options options;
+  std::shared_ptr<metrics> counters;
+  std::unique_ptr<memory_block_cache> memory;
+  std::unique_ptr<disk_cache> disk;
+  attribute_cache attributes;
+  boost::asio::thread_pool disk_pool;
+  std::atomic<std::uint64_t> prefetch_held{0};
+  std::uint64_t prefetch_budget = 0;
+};
+
+}  // namespace dataport

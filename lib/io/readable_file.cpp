@@ -1,0 +1,291 @@
+// readable_file: block-mode reads with prefetch, and the whole-file mode switch.
+//
+// Each open file keeps a map block index → slot. A slot is one block loading or loaded: demand
+// slots are made by read_at for the blocks it needs, prefetch slots by pump() for the blocks the
+// planner wants (lib/io/prefetcher.cpp). A block is looked up RAM tier → disk tier (on the disk
+// pool) → storage (ranged GET with If-Match), then offered to both tiers. Readers wait on the
+// slot's event (a closed channel wakes every waiter), so concurrent readers of one block share one
+// request. A slot's prefetch memory lease is returned when the last reader and the map let go of
+// it, which keeps the shared budget exact.
+#include "io/detail/readable_file_core.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_future.hpp>
+#include <fmt/format.h>
+
+#include "dataport/context.hpp"
+#include "dataport/error.hpp"
+#include "dataport/location.hpp"
+#include "dataport/log.hpp"
+
+namespace dataport {
+
+namespace asio = boost::asio;
+
+readable_file::core::core(std::shared_ptr<reader_services> s, std::shared_ptr<object_store> st,
+                          std::string p, object_info i)
+    : services(std::move(s)),
+      svc(services->state()),
+      store(std::move(st)),
+      path(std::move(p)),
+      info(std::move(i)),
+      object_id(store->describe() + "\n" + path),
+      block_size(svc.options.block_size),
+      block_count((info.size + block_size - 1) / block_size),
+      planner(svc.options.window_blocks, svc.options.max_streams, svc.options.seek_back_blocks,
+              svc.options.seek_forward_blocks, block_count) {}
+
+readable_file::core::~core() = default;
+
+std::uint64_t readable_file::core::block_length(std::uint64_t index) const {
+  return std::min<std::uint64_t>(block_size, info.size - index * block_size);
+}
+
+readable_file::core::slot::~slot() {
+  if (leased > 0) owner->release_prefetch(leased);
+}
+
+std::shared_ptr<readable_file::core::slot> readable_file::core::make_slot(bool prefetch) {
+  auto s = std::make_shared<slot>(svc.io.get_executor());
+  s->prefetch = prefetch;
+  s->owner = &svc;
+  return s;
+}
+
+asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index) {
+  const block_key key{object_id, info.etag, index};
+  if (svc.memory) {
+    if (auto hit = svc.memory->get(key)) co_return hit;
+  }
+  if (svc.disk && svc.config.block_file_cache_enabled) {
+    disk_cache* disk = svc.disk.get();
+    auto hit = co_await svc.on_disk([disk, key] { return disk->get_block(key); });
+    if (hit) {
+      if (svc.memory) svc.memory->put(key, hit);
+      co_return hit;
+    }
+  }
+  const std::uint64_t length = block_length(index);
+  auto buffer = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(length));
+  std::size_t got = 0;
+  while (got < length) {
+    const auto result = co_await store->read_range(path, index * block_size + got,
+                                                   std::span(*buffer).subspan(got), info.etag);
+    if (result.bytes == 0) break;
+    got += result.bytes;
+  }
+  if (got < length) {
+    throw_error(errc::changed, fmt::format("'{}' is shorter than when it was opened ({} bytes); "
+                                           "reopen it to read the new version", path, info.size));
+  }
+  block_data data = std::move(buffer);
+  if (svc.memory) svc.memory->put(key, data);
+  if (svc.disk && svc.config.block_file_cache_enabled) svc.disk->put_block_async(key, data);
+  co_return data;
+}
+
+void readable_file::core::start(std::shared_ptr<slot> s, std::uint64_t index) {
+  asio::co_spawn(
+      svc.io,
+      [self = shared_from_this(), s, index]() -> asio::awaitable<void> {
+        block_data data;
+        std::exception_ptr failure;
+        try {
+          data = co_await self->load_block(index);
+        } catch (...) {
+          failure = std::current_exception();
+        }
+        self->finish(s, std::move(data), failure);
+      },
+      asio::detached);
+}
+
+void readable_file::core::finish(const std::shared_ptr<slot>& s, block_data data,
+                                 std::exception_ptr failure) {
+  std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>> to_start;
+  {
+    std::lock_guard lock(mutex);
+    s->data = std::move(data);
+    s->failure = failure;
+    s->done = true;
+    if (s->prefetch) --inflight_prefetch;
+    if (s->dropped && s->prefetch && !s->used && s->data) {
+      svc.counters->add(counter::prefetch_wasted_bytes, s->data->size());
+    }
+    if (failure) {
+      try {
+        std::rethrow_exception(failure);
+      } catch (const error& e) {
+        if (e.code() == errc::changed && !changed) changed = failure;
+      } catch (...) {  // reported to the reader that waits for this block, if any
+      }
+    }
+    s->event.close();
+    if (!closed && !changed) pump(to_start);
+  }
+  for (auto& [slot_ptr, index] : to_start) start(slot_ptr, index);
+}
+
+void readable_file::core::retire() {
+  for (auto it = slots.begin(); it != slots.end();) {
+    if (closed || !planner.keep(it->first)) {
+      auto& s = *it->second;
+      s.dropped = true;
+      if (s.done && s.prefetch && !s.used && s.data) {
+        svc.counters->add(counter::prefetch_wasted_bytes, s.data->size());
+      }
+      it = slots.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void readable_file::core::pump(std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>& out) {
+  for (std::uint64_t index : planner.wanted()) {
+    if (inflight_prefetch >= svc.options.max_inflight) break;
+    if (slots.count(index) != 0) continue;
+    const std::uint64_t length = block_length(index);
+    if (!svc.try_acquire_prefetch(length)) break;  // budget full: a later read resumes prefetch
+    auto s = make_slot(true);
+    s->leased = length;
+    ++inflight_prefetch;
+    svc.counters->add(counter::prefetch_issued_bytes, length);
+    slots.emplace(index, s);
+    out.emplace_back(std::move(s), index);
+  }
+}
+
+asio::awaitable<std::size_t> readable_file::core::read(std::uint64_t offset,
+                                                       std::span<std::byte> into) {
+  if (whole) {
+    auto file = whole;
+    const std::size_t n = co_await svc.on_disk([file, offset, into] { return file->read_at(offset, into); });
+    svc.counters->add(counter::reader_bytes_returned, n);
+    co_return n;
+  }
+  if (offset >= info.size || into.empty()) co_return 0;
+  const std::size_t total =
+      static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), info.size - offset));
+  const std::uint64_t first = offset / block_size;
+  const std::uint64_t last = (offset + total - 1) / block_size;
+  std::vector<std::shared_ptr<slot>> needed;
+  std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>> to_start;
+  {
+    std::lock_guard lock(mutex);
+    if (changed) std::rethrow_exception(changed);
+    if (!closed) planner.on_read(first, last);
+    for (std::uint64_t index = first; index <= last; ++index) {
+      auto it = slots.find(index);
+      // A failed block is retried once by this read, unless the object changed.
+      if (it == slots.end() || (it->second->done && it->second->failure)) {
+        auto s = make_slot(false);
+        if (it != slots.end()) it->second->dropped = true;
+        slots[index] = s;
+        to_start.emplace_back(s, index);
+        needed.push_back(std::move(s));
+      } else {
+        needed.push_back(it->second);
+      }
+    }
+    if (!closed) {
+      retire();
+      pump(to_start);
+    }
+  }
+  for (auto& [s, index] : to_start) start(s, index);
+
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < needed.size(); ++i) {
+    auto& s = needed[i];
+    bool done;
+    {
+      std::lock_guard lock(mutex);
+      done = s->done;
+    }
+    if (!done) {
+      boost::system::error_code ignored;  // the channel only ever closes: that is the signal
+      co_await s->event.async_receive(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    if (s->failure) std::rethrow_exception(s->failure);
+    const std::uint64_t index = first + i;
+    const std::uint64_t block_start = index * block_size;
+    const std::uint64_t from = std::max(offset, block_start) - block_start;
+    const std::uint64_t until = std::min<std::uint64_t>(offset + total, block_start + s->data->size()) - block_start;
+    std::memcpy(into.data() + copied, s->data->data() + from, static_cast<std::size_t>(until - from));
+    copied += static_cast<std::size_t>(until - from);
+    std::lock_guard lock(mutex);
+    if (s->prefetch && !s->used) svc.counters->add(counter::prefetch_used_bytes, s->data->size());
+    s->used = true;
+  }
+  to_start.clear();
+  {
+    std::lock_guard lock(mutex);
+    if (!closed && !changed) {
+      retire();
+      pump(to_start);
+    }
+  }
+  for (auto& [s, index] : to_start) start(s, index);
+  svc.counters->add(counter::reader_bytes_returned, copied);
+  co_return copied;
+}
+
+void readable_file::core::close() {
+  std::lock_guard lock(mutex);
+  closed = true;
+  planner.reset();
+  retire();
+}
+
+// ---- readable_file -------------------------------------------------------------------------------
+
+readable_file::readable_file(std::shared_ptr<core> state) : core_(std::move(state)) {}
+
+readable_file::~readable_file() { core_->close(); }
+
+asio::awaitable<std::size_t> readable_file::read_at(std::uint64_t offset, std::span<std::byte> into) {
+  co_return co_await core_->read(offset, into);
+}
+
+std::size_t readable_file::read_at_blocking(std::uint64_t offset, std::span<std::byte> into) {
+  if (core_->whole) {  // a local pread: no hop through the I/O threads
+    const std::size_t n = core_->whole->read_at(offset, into);
+    core_->svc.counters->add(counter::reader_bytes_returned, n);
+    return n;
+  }
+  if (core_->svc.io.get_executor().running_in_this_thread()) {
+    throw_error(errc::internal, "read_at_blocking() was called from an I/O thread; co_await read_at()");
+  }
+  return asio::co_spawn(core_->svc.io, core_->read(offset, into), asio::use_future).get();
+}
+
+std::uint64_t readable_file::size() const noexcept { return core_->info.size; }
+const std::string& readable_file::etag() const noexcept { return core_->info.etag; }
+const object_info& readable_file::info() const noexcept { return core_->info; }
+bool readable_file::is_whole_file() const noexcept { return core_->whole != nullptr; }
+void readable_file::close() { core_->close(); }
+
+std::shared_ptr<readable_file> readable_file::open_blocking(std::shared_ptr<reader_services> services,
+                                                            std::shared_ptr<object_store> store,
+                                                            std::string path,
+                                                            std::optional<object_info> known) {
+  auto& io = services->io();
+  if (io.get_executor().running_in_this_thread()) {
+    throw_error(errc::internal, "open_blocking() was called from an I/O thread; co_await open()");
+  }
+  return asio::co_spawn(io, open(std::move(services), std::move(store), std::move(path), std::move(known)),
+                        asio::use_future).get();
+}
+
+std::shared_ptr<readable_file> readable_file::open_blocking(context& ctx,
+                                                            std::shared_ptr<reader_services> services,
+                                                            const location& where) {
+  return open_blocking(std::move(services), ctx.open_store(where), store_path(where));
+}
+
+}  // namespace dataport
