@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "dataport/context.hpp"
+#include "dataport/log.hpp"
 
 namespace dataport::cli {
 
@@ -28,12 +29,16 @@ class app_state {
  public:
   explicit app_state(global_options& options) : options_(options) {}
   context& ctx();
+  /// The log level used when neither -v, -q, --log-level nor DATAPORT_LOG_LEVEL says otherwise:
+  /// warn for quick commands, info for transfers (activity lines with durations and settings).
+  void set_default_log_level(log::level level) { default_level_ = level; }
   const global_options& options() const { return options_; }
   bool has_context() const { return ctx_ != nullptr; }
 
  private:
   global_options& options_;
   std::unique_ptr<context> ctx_;
+  log::level default_level_ = log::level::warn;
 };
 
 /// Each command registers itself on the app and sets a callback that returns an exit code.

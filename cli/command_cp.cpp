@@ -88,6 +88,7 @@ void print_summary(const transfer_summary& s, bool json) {
 }
 
 int run_copy(app_state& state, const cp_flags& flags) {
+  state.set_default_log_level(log::level::info);
   auto& ctx = state.ctx();
   const location source = ctx.resolve(flags.source);
   const location destination = ctx.resolve(flags.destination);

@@ -99,6 +99,7 @@ void add_put_command(CLI::App& app, app_state& state, std::optional<int>& result
   cmd->add_flag("--no-overwrite", flags->no_overwrite, "fail if the blob already exists");
   cmd->footer(uri_help);
   cmd->callback([&state, &result, flags] {
+    state.set_default_log_level(log::level::info);
     auto& ctx = state.ctx();
     const location where = ctx.resolve(flags->uri);
     auto store = ctx.open_store(where);

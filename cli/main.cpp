@@ -38,6 +38,8 @@ context& app_state::ctx() {
       log::set_level(log::parse_level(options_.log_level, "--log-level"));
     } else if (const char* env = std::getenv("DATAPORT_LOG_LEVEL"); env && *env) {
       log::set_level(log::parse_level(env, "DATAPORT_LOG_LEVEL"));
+    } else {
+      log::set_level(default_level_);
     }
     context_options opts;
     opts.config = settings::from_environment();

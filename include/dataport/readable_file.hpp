@@ -65,9 +65,11 @@ class reader_services {
   /// Uses ctx.io(), ctx.config() and ctx.counters(). The disk tier is opened when the settings
   /// ask for it (block disk tier or whole-file mode); a refused cache root throws.
   explicit reader_services(context& ctx);
-  /// For tests and embedders without a context. `counters` may be null (a private one is made).
+  /// For tests and embedders without a context. `counters` may be null (a private one is made);
+  /// `options` replaces reader_options::from_settings(config) when given.
   reader_services(boost::asio::io_context& io, settings config,
-                  std::shared_ptr<metrics> counters = {});
+                  std::shared_ptr<metrics> counters = {},
+                  std::optional<reader_options> options = std::nullopt);
   ~reader_services();
   reader_services(const reader_services&) = delete;
   reader_services& operator=(const reader_services&) = delete;

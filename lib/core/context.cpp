@@ -81,7 +81,13 @@ context::context(context_options options) {
   for (unsigned i = 0; i < thread_count; ++i) {
     impl_->threads.emplace_back([this] { impl_->io.run(); });
   }
-  log::debug("runtime", "started {} I/O threads", thread_count);
+  if (log::enabled(log::level::debug)) {
+    std::string effective;
+    for (const auto& [name, value] : impl_->config.describe()) {
+      effective += fmt::format("{}{}={}", effective.empty() ? "" : " ", name, value);
+    }
+    log::debug("runtime", "started {} I/O threads; settings in effect: {}", thread_count, effective);
+  }
 }
 
 context::~context() {

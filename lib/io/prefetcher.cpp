@@ -12,7 +12,9 @@
 // prefetch requests in flight per file and only while the shared prefetch memory budget has room;
 // otherwise prefetch waits for a later read, it never grows past the budget. Blocks no stream
 // wants any more (a seek elsewhere, a replaced stream) are dropped: in flight, their bytes are
-// discarded on arrival; either way they count as prefetch_wasted_bytes.
+// discarded on arrival; either way they count as prefetch_wasted_bytes. A stream not continued
+// during the last 2 × (streams + 1) reads is abandoned, so a single reader that seeks away stops
+// paying for its old window after a few reads at the new position.
 #include "io/detail/prefetch_planner.hpp"
 
 #include <algorithm>
@@ -30,6 +32,10 @@ prefetch_planner::prefetch_planner(unsigned window_blocks, unsigned max_streams,
 
 bool prefetch_planner::on_read(std::uint64_t first, std::uint64_t last) {
   ++tick_;
+  // A stream nobody continued during the last 2 × streams reads is abandoned (the reader
+  // seeked away): dropping it lets its window be cancelled.
+  const std::uint64_t horizon = 2 * streams_.size() + 2;
+  std::erase_if(streams_, [&](const stream& s) { return tick_ - s.tick > horizon; });
   for (auto& s : streams_) {
     const std::uint64_t low = s.next > back_ + 1 ? s.next - back_ - 1 : 0;
     if (first >= low && first <= s.next + forward_) {

@@ -63,7 +63,8 @@ asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index)
   }
   if (svc.disk && svc.config.block_file_cache_enabled) {
     disk_cache* disk = svc.disk.get();
-    auto hit = co_await svc.on_disk([disk, key] { return disk->get_block(key); });
+    auto lookup = [disk, key] { return disk->get_block(key); };
+    auto hit = co_await svc.on_disk(std::move(lookup));
     if (hit) {
       if (svc.memory) svc.memory->put(key, hit);
       co_return hit;
@@ -164,7 +165,8 @@ asio::awaitable<std::size_t> readable_file::core::read(std::uint64_t offset,
                                                        std::span<std::byte> into) {
   if (whole) {
     auto file = whole;
-    const std::size_t n = co_await svc.on_disk([file, offset, into] { return file->read_at(offset, into); });
+    auto local_read = [file, offset, into] { return file->read_at(offset, into); };
+    const std::size_t n = co_await svc.on_disk(std::move(local_read));
     svc.counters->add(counter::reader_bytes_returned, n);
     co_return n;
   }

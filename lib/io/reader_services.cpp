@@ -57,8 +57,18 @@ reader_services::reader_services(context& ctx)
     : impl_(std::make_unique<impl>(ctx.io(), ctx.config(), ctx.counters())) {}
 
 reader_services::reader_services(boost::asio::io_context& io, settings config,
-                                 std::shared_ptr<metrics> counters)
-    : impl_(std::make_unique<impl>(io, std::move(config), std::move(counters))) {}
+                                 std::shared_ptr<metrics> counters,
+                                 std::optional<reader_options> options)
+    : impl_(std::make_unique<impl>(io, std::move(config), std::move(counters))) {
+  if (options) {
+    impl_->options = *options;
+    if (impl_->options.prefetch_memory_budget == 0) {
+      impl_->options.prefetch_memory_budget =
+          2ull * std::max(1u, options->window_blocks) * options->block_size;
+    }
+    impl_->prefetch_budget = impl_->options.prefetch_memory_budget;
+  }
+}
 
 reader_services::~reader_services() = default;
 

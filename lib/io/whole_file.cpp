@@ -20,10 +20,10 @@ namespace asio = boost::asio;
 
 asio::awaitable<void> readable_file::core::download_whole_file() {
   disk_cache* disk = svc.disk.get();
-  std::shared_ptr<cached_file_writer> writer = co_await svc.on_disk(
-      [disk, id = object_id, etag = info.etag, size = info.size] {
-        return std::shared_ptr<cached_file_writer>(disk->create_file(id, etag, size));
-      });
+  auto create = [disk, id = object_id, etag = info.etag, size = info.size] {
+    return std::shared_ptr<cached_file_writer>(disk->create_file(id, etag, size));
+  };
+  std::shared_ptr<cached_file_writer> writer = co_await svc.on_disk(std::move(create));
   if (!writer) co_return;  // no room: stream instead
 
   const std::uint64_t chunk = svc.options.whole_file_chunk_size;
@@ -67,10 +67,11 @@ asio::awaitable<void> readable_file::core::download_whole_file() {
                 throw_error(errc::changed, fmt::format("'{}' is shorter than when it was opened",
                                                        self->path));
               }
-              co_await self->svc.on_disk([&writer, offset, &buffer] {
+              auto write = [&writer, offset, &buffer] {
                 writer->write_at(offset, buffer);
                 return true;
-              });
+              };
+              co_await self->svc.on_disk(std::move(write));
             }
           } catch (...) {
             std::lock_guard lock(state->mutex);
@@ -92,7 +93,8 @@ asio::awaitable<void> readable_file::core::download_whole_file() {
     }
   }
   try {
-    whole = co_await svc.on_disk([writer] { return writer->commit(); });
+    auto commit = [writer] { return writer->commit(); };
+    whole = co_await svc.on_disk(std::move(commit));
   } catch (const error& e) {
     log::warn("reader", "cannot cache '{}' locally ({}); streaming it instead", path, e.what());
   }
@@ -101,7 +103,13 @@ asio::awaitable<void> readable_file::core::download_whole_file() {
 asio::awaitable<std::shared_ptr<readable_file>> readable_file::open(
     std::shared_ptr<reader_services> services, std::shared_ptr<object_store> store,
     std::string path, std::optional<object_info> known) {
-  object_info info = known ? std::move(*known) : co_await store->stat(path);
+  // No co_await inside ?: — GCC 12 destroys the temporaries of such expressions twice.
+  object_info info;
+  if (known) {
+    info = std::move(*known);
+  } else {
+    info = co_await store->stat(path);
+  }
   if (info.is_directory) {
     throw_error(errc::unsupported, fmt::format("'{}' is a folder, not a file; open a file in it", path));
   }
@@ -109,9 +117,10 @@ asio::awaitable<std::shared_ptr<readable_file>> readable_file::open(
   auto& svc = state->svc;
   if (!svc.options.block_mode && svc.disk) {
     disk_cache* disk = svc.disk.get();
-    state->whole = co_await svc.on_disk([disk, id = state->object_id, etag = state->info.etag] {
+    auto lookup = [disk, id = state->object_id, etag = state->info.etag] {
       return disk->open_file(id, etag);
-    });
+    };
+    state->whole = co_await svc.on_disk(std::move(lookup));
     if (!state->whole) co_await state->download_whole_file();
     if (!state->whole) svc.counters->add(counter::whole_file_fallbacks);
   }

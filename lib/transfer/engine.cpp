@@ -116,7 +116,9 @@ class engine {
     summary_.files_failed = failed_count_;
     summary_.files_skipped = skipped_count_;
     summary_.bytes = bytes_done_;
-    summary_.cancelled = cancelled();
+    // Only a cancellation asked for by the caller; --fail-fast and fatal errors stop the
+    // transfer too, but they are reported as failures.
+    summary_.cancelled = options_.cancel && options_.cancel->cancelled();
     return std::move(summary_);
   }
 
@@ -163,13 +165,17 @@ class engine {
     listing_done_ = true;
   }
 
-  std::string relative_to_root(const std::string& path) const {
-    const std::string& root = plan_.source_root;
-    if (root.empty()) return path;
-    if (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/') {
-      return path.substr(root.size() + 1);
+  /// The entry's path below the copied folder. (Some stores report paths with a leading '/',
+  /// some without; both sides are compared without it.)
+  std::string relative_to_root(std::string_view path) const {
+    std::string_view root = plan_.source_root;
+    while (!root.empty() && root.front() == '/') root.remove_prefix(1);
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    if (root.empty()) return std::string(path);
+    if (path.size() > root.size() && path.substr(0, root.size()) == root && path[root.size()] == '/') {
+      return std::string(path.substr(root.size() + 1));
     }
-    return path;
+    return std::string(path);
   }
 
   awaitable<void> enqueue(chunk_channel& channel, const object_info& info, std::string relative) {
@@ -394,15 +400,24 @@ namespace dataport {
 
 transfer_summary copy(context& ctx, const location& source, const location& destination,
                       const transfer_options& options) {
+  transfer_detail::copy_plan plan = transfer_detail::plan_copy(ctx, source, destination, options);
+  return transfer_detail::execute_plan(ctx, std::move(plan), options,
+                                       fmt::format("{} → {}", redact_url(source.source_uri),
+                                                   redact_url(destination.source_uri)));
+}
+
+namespace transfer_detail {
+
+transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_options& options,
+                              const std::string& description) {
   const auto started = std::chrono::steady_clock::now();
   const auto& counters = *ctx.counters();
   const auto requests_before = counters.get(counter::requests);
   const auto retries_before = counters.get(counter::retries);
 
-  transfer_detail::copy_plan plan = transfer_detail::plan_copy(ctx, source, destination, options);
   transfer_detail::engine engine(ctx, std::move(plan), options);
-  log::info("transfer", "copy started: {} → {} (threads={}, chunk={} bytes, if-exists={}, "
-            "verify-md5={})", redact_url(source.source_uri), redact_url(destination.source_uri),
+  log::info("transfer", "copy started: {} (threads={}, chunk={} bytes, if-exists={}, "
+            "verify-md5={})", description,
             engine.workers(), engine.chunk_size(), static_cast<int>(options.if_exists),
             options.verify_md5);
   ctx.run(engine.run());
@@ -416,6 +431,8 @@ transfer_summary copy(context& ctx, const location& source, const location& dest
             summary.files_failed, summary.files_skipped, summary.requests, summary.retries);
   return summary;
 }
+
+}  // namespace transfer_detail
 
 if_exists_policy parse_if_exists(std::string_view text, std::string_view what) {
   if (text == "fail") return if_exists_policy::fail;

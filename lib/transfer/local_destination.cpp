@@ -118,15 +118,19 @@ class local_writer final : public file_writer {
                        : ::renameat(parent_.get(), partial_.c_str(), parent_.get(), name_.c_str());
     if (rc != 0) {
       const int err = errno;
-      if (err == EEXIST) {
-        throw_error(errc::already_exists,
-                    fmt::format("'{}' already exists: use --if-exists overwrite or skip-identical",
-                                display_));
-      }
-      if (err == EISDIR || err == ENOTEMPTY) {
+      struct stat final_stat {};
+      const bool final_is_folder =
+          ::fstatat(parent_.get(), name_.c_str(), &final_stat, AT_SYMLINK_NOFOLLOW) == 0 &&
+          S_ISDIR(final_stat.st_mode);
+      if (err == EISDIR || err == ENOTEMPTY || (err == EEXIST && final_is_folder)) {
         throw_error(errc::already_exists,
                     fmt::format("'{}' is both a file and a folder in the source; the folder was "
                                 "written, the file cannot be",
+                                display_));
+      }
+      if (err == EEXIST) {
+        throw_error(errc::already_exists,
+                    fmt::format("'{}' already exists: use --if-exists overwrite or skip-identical",
                                 display_));
       }
       throw_error(errc::io, fmt::format("cannot rename into '{}': {}", display_, errno_text(err)));
@@ -246,7 +250,9 @@ class local_destination final : public destination {
         if (err == ENOTDIR || err == ELOOP) {
           throw_error(errc::already_exists,
                       fmt::format("cannot write '{}': '{}' is a file or a symbolic link at the "
-                                  "destination, not a folder (symbolic links are never followed)",
+                                  "destination, not a folder (a name that is both a file and a "
+                                  "folder in the source, or a planted link: symbolic links are "
+                                  "never followed)",
                                   display, segments[i]));
         }
         throw_error(errc::io, fmt::format("cannot open the folder for '{}': {}", display,

@@ -81,7 +81,10 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
     plan.single_file = root;
     const std::string name = base_name(source_path);
     if (local_destination) {
-      if (ends_with_slash(destination.path) || is_local_directory(destination.path)) {
+      // The resolver normalises local paths (dropping a trailing '/'), so the URI as given
+      // tells whether the user named a folder.
+      if (ends_with_slash(destination.path) || ends_with_slash(destination.source_uri) ||
+          is_local_directory(destination.path)) {
         destination_root = destination.path;
         plan.single_relative = name;
       } else {

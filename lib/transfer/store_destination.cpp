@@ -45,7 +45,14 @@ class store_writer final : public file_writer {
       put_options options;
       options.overwrite = settings_.if_exists != if_exists_policy::fail;
       options.content_md5 = md5_base64(data);
-      co_await store_->put(path_, data, options);
+      bool exists = false;
+      try {
+        co_await store_->put(path_, data, options);
+      } catch (const dataport::error& e) {
+        if (e.code() != errc::already_exists || options.overwrite) throw;
+        exists = true;
+      }
+      if (exists) co_await check_own_write(options.content_md5, data.size());
       co_return;
     }
     co_await store_->stage_block(path_, block_id(index), data, md5_base64(data));
@@ -68,6 +75,17 @@ class store_writer final : public file_writer {
   }
 
  private:
+  /// A Put Blob with If-None-Match: * that is retried after its response was lost finds "its own"
+  /// blob: that is success, recognised by the Content-MD5 and size it was written with.
+  boost::asio::awaitable<void> check_own_write(const std::string& md5, std::size_t size) {
+    const object_info existing = co_await store_->stat(path_);
+    if (existing.content_md5 == md5 && existing.size == size) co_return;
+    throw_error(errc::already_exists,
+                fmt::format("'{}' already exists at the destination: use --if-exists overwrite or "
+                            "skip-identical",
+                            path_));
+  }
+
   std::string block_id(std::uint32_t index) const {
     return fmt::format("dataport-{:08x}-{:08}", nonce_, index);
   }

@@ -7,7 +7,9 @@
 #include <memory>
 #include <type_traits>
 
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -27,13 +29,33 @@ struct reader_services::impl {
   bool try_acquire_prefetch(std::uint64_t n) noexcept;
   void release_prefetch(std::uint64_t n) noexcept;
 
+  /// Runs fn() on the disk pool; the awaiting coroutine resumes on its own executor with the
+  /// result (or fn's exception). Not a coroutine itself: GCC 12 mishandles by-value closure
+  /// parameters of coroutines, so `fn` lives in the initiation instead.
   template <class F>
   boost::asio::awaitable<std::invoke_result_t<F&>> on_disk(F fn) {
     using result = std::invoke_result_t<F&>;
     static_assert(!std::is_void_v<result>, "return a value from disk work");
-    co_return co_await boost::asio::co_spawn(
-        disk_pool, [fn = std::move(fn)]() mutable -> boost::asio::awaitable<result> { co_return fn(); },
-        boost::asio::use_awaitable);
+    return boost::asio::async_initiate<const boost::asio::use_awaitable_t<>&,
+                                       void(std::exception_ptr, result)>(
+        [this](auto handler, F work) {
+          auto back = boost::asio::get_associated_executor(handler, io.get_executor());
+          boost::asio::post(disk_pool, [handler = std::move(handler), work = std::move(work),
+                                        back]() mutable {
+            std::exception_ptr failure;
+            result value{};
+            try {
+              value = work();
+            } catch (...) {
+              failure = std::current_exception();
+            }
+            boost::asio::post(back, [handler = std::move(handler), failure,
+                                     value = std::move(value)]() mutable {
+              std::move(handler)(failure, std::move(value));
+            });
+          });
+        },
+        boost::asio::use_awaitable, std::move(fn));
   }
 
   boost::asio::io_context& io;

@@ -25,6 +25,12 @@ struct copy_plan {
 copy_plan plan_copy(context& ctx, const location& source, const location& destination,
                     const transfer_options& options);
 
+/// Runs a planned copy to the end (what copy() does after plan_copy()). Also the seam for tests
+/// that bring their own source store. `description` names source and destination in the log
+/// (secrets already redacted).
+transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_options& options,
+                              const std::string& description);
+
 /// Chunks of one file: a file up to one chunk long is a single chunk.
 file_plan make_file_plan(std::string relative, const object_info& source, std::uint64_t chunk_size);
 

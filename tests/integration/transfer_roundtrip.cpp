@@ -1,0 +1,272 @@
+// Transfer engine round trips, byte-exact (SHA-256 of every file): local → blob → local, blob →
+// blob across accounts and containers, local → local; every size class around the chunk size;
+// unicode and space names, deep trees, a folder of 200 small files; destination semantics and
+// --if-exists policies.
+#include "transfer_support.hpp"
+
+#include <fmt/format.h>
+
+#include "dataport/error.hpp"
+
+using namespace xfer;
+using dataport::transfer_options;
+
+namespace {
+
+transfer_options folder_options() {
+  transfer_options o;
+  o.recursive = true;
+  o.chunk_size = chunk;
+  o.threads = 4;
+  return o;
+}
+
+/// A tree with every size class and name kind the issue lists.
+hashes make_tree(const fs::path& root) {
+  std::uint64_t seed = 1;
+  auto add = [&](const std::string& rel, std::size_t size) {
+    write_file(root / rel, dataport::test::random_bytes(size, seed++));
+  };
+  add("empty.bin", 0);
+  add("one.bin", 1);
+  add("chunk.bin", chunk);
+  add("chunk_plus_one.bin", chunk + 1);
+  add("many.bin", 7 * chunk + 333);
+  add("unicode ü dir/naïve file ✓.txt", 1000);
+  add("with space/a b c.bin", chunk + 5);
+  std::string deep;
+  for (int i = 1; i <= 10; ++i) deep += "d" + std::to_string(i) + "/";
+  add(deep + "leaf.bin", 3000);
+  for (int i = 0; i < 200; ++i) add(fmt::format("small/f{:03}.txt", i), 100 + i);
+  return local_tree(root);
+}
+
+}  // namespace
+
+TEST_CASE("round trips: upload, download, blob → blob (two accounts, two containers), local → local") {
+  auto ctx = make_context();
+  temp_dir tmp("rt");
+  const hashes expected = make_tree(tmp / "src");
+  REQUIRE(expected.size() == 208);
+
+  const std::string c1 = dataport::test::unique_name("rt-up");
+  auto o = folder_options();
+  o.create_container = true;
+
+  // upload
+  auto s = dataport::copy(*ctx, local(tmp / "src"), blob(c1, "up"), o);
+  INFO(describe(s));
+  CHECK(s.files_done == expected.size());
+  CHECK(s.files_failed == 0);
+  CHECK(s.files_skipped == 0);
+  CHECK(blob_tree(*ctx, blob(c1, "up")) == expected);
+
+  // download
+  s = dataport::copy(*ctx, blob(c1, "up"), local(tmp / "down"), folder_options());
+  INFO(describe(s));
+  CHECK(s.files_done == expected.size());
+  CHECK(s.files_failed == 0);
+  CHECK(local_tree(tmp / "down") == expected);
+
+  // blob → blob, another account
+  const std::string c2 = dataport::test::unique_name("rt-second");
+  s = dataport::copy(*ctx, blob(c1, "up"), blob(c2, "copy/", "dataportsecond"), o);
+  INFO(describe(s));
+  CHECK(s.files_done == expected.size());
+  CHECK(s.files_failed == 0);
+  CHECK(blob_tree(*ctx, blob(c2, "copy", "dataportsecond")) == expected);
+
+  // container → container (whole container to the root of another)
+  const std::string c3 = dataport::test::unique_name("rt-c3");
+  s = dataport::copy(*ctx, blob(c2, "", "dataportsecond"), blob(c3, ""), o);
+  INFO(describe(s));
+  CHECK(s.files_done == expected.size());
+  hashes prefixed;
+  for (const auto& [k, v] : expected) prefixed["copy/" + k] = v;
+  CHECK(blob_tree(*ctx, blob(c3, "")) == prefixed);
+
+  // local → local
+  s = dataport::copy(*ctx, local(tmp / "src"), local(tmp / "local-copy"), folder_options());
+  INFO(describe(s));
+  CHECK(s.files_done == expected.size());
+  CHECK(local_tree(tmp / "local-copy") == expected);
+}
+
+TEST_CASE("single files of every size class, in every direction") {
+  auto ctx = make_context();
+  temp_dir tmp("sizes");
+  const std::string c = dataport::test::unique_name("sizes");
+  create_container(*ctx, blob(c, ""));
+  const std::uint64_t sizes[] = {0, 1, chunk, chunk + 1, 9 * chunk + 17};
+  std::uint64_t seed = 100;
+  for (const auto size : sizes) {
+    DYNAMIC_SECTION("size " << size) {
+      const auto data = dataport::test::random_bytes(size, seed++);
+      const auto want = dataport::test::sha256_hex(data);
+      const std::string name = "f" + std::to_string(size) + " ü.bin";
+      put_blob(*ctx, blob(c, "in/" + name), data);
+      transfer_options o;
+      o.chunk_size = chunk;
+      o.threads = 3;
+
+      auto s = dataport::copy(*ctx, blob(c, "in/" + name), local(tmp / "got.bin"), o);
+      INFO(describe(s));
+      REQUIRE(s.files_done == 1);
+      CHECK(s.bytes == size);
+      CHECK(file_sha(tmp / "got.bin") == want);
+
+      s = dataport::copy(*ctx, local(tmp / "got.bin"), blob(c, "up/" + name), o);
+      REQUIRE(s.files_done == 1);
+      auto store = ctx->open_store(blob(c, ""));
+      CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, "up/" + name)) == want);
+
+      s = dataport::copy(*ctx, blob(c, "up/" + name), blob(c, "r2r/" + name, "devstoreaccount1"), o);
+      REQUIRE(s.files_done == 1);
+      CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, "r2r/" + name)) == want);
+      std::filesystem::remove(tmp / "got.bin");
+    }
+  }
+}
+
+TEST_CASE("destination semantics: existing folder, new name, trailing '/', folder without -R") {
+  auto ctx = make_context();
+  temp_dir tmp("dest");
+  const std::string c = dataport::test::unique_name("dest");
+  create_container(*ctx, blob(c, ""));
+  const auto data = dataport::test::random_bytes(chunk + 10, 7);
+  const auto want = dataport::test::sha256_hex(data);
+  put_blob(*ctx, blob(c, "dir/file.bin"), data);
+  transfer_options o;
+  o.chunk_size = chunk;
+
+  SECTION("file to an existing folder keeps its name inside it") {
+    fs::create_directories(tmp / "existing");
+    auto s = dataport::copy(*ctx, blob(c, "dir/file.bin"), local(tmp / "existing"), o);
+    REQUIRE(s.files_done == 1);
+    CHECK(file_sha(tmp / "existing/file.bin") == want);
+    CHECK(walk(tmp / "existing") == std::vector<std::string>{"file.bin"});
+  }
+  SECTION("file to a new name") {
+    auto s = dataport::copy(*ctx, blob(c, "dir/file.bin"), local(tmp / "new/renamed.bin"), o);
+    REQUIRE(s.files_done == 1);
+    CHECK(file_sha(tmp / "new/renamed.bin") == want);
+    CHECK(walk(tmp / "new") == std::vector<std::string>{"renamed.bin"});
+  }
+  SECTION("file to a local path ending in '/' (not existing) goes inside it") {
+    const auto dst = ctx->resolve((tmp / "slash").string() + "/");
+    auto s = dataport::copy(*ctx, blob(c, "dir/file.bin"), dst, o);
+    REQUIRE(s.files_done == 1);
+    REQUIRE(fs::is_directory(tmp / "slash"));
+    CHECK(file_sha(tmp / "slash/file.bin") == want);
+  }
+  SECTION("file to a blob path ending in '/' goes inside it; to an existing blob folder too") {
+    auto s = dataport::copy(*ctx, blob(c, "dir/file.bin"), blob(c, "into/"), o);
+    REQUIRE(s.files_done == 1);
+    auto store = ctx->open_store(blob(c, ""));
+    CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, "into/file.bin")) == want);
+    s = dataport::copy(*ctx, blob(c, "dir/file.bin"), blob(c, "into"), [&] {
+      auto x = o;
+      x.if_exists = dataport::if_exists_policy::overwrite;
+      return x;
+    }());
+    REQUIRE(s.files_done == 1);
+    CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, "into/file.bin")) == want);
+    const auto all = blob_tree(*ctx, blob(c, ""));
+    CHECK(all.count("into") == 0);  // no blob named like the folder
+    CHECK(all.count("into/file.bin") == 1);
+  }
+  SECTION("a folder without recursive is an error naming -R") {
+    try {
+      dataport::copy(*ctx, blob(c, "dir"), local(tmp / "x"), o);
+      FAIL("no error");
+    } catch (const dataport::error& e) {
+      CHECK(e.code() == dataport::errc::invalid_argument);
+      CHECK(std::string(e.what()).find("-R") != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(tmp / "x/file.bin"));
+  }
+}
+
+TEST_CASE("--if-exists: fail leaves the file untouched, overwrite replaces, skip-identical reads nothing") {
+  auto ctx = make_context();
+  temp_dir tmp("exists");
+  const std::string c = dataport::test::unique_name("exists");
+  create_container(*ctx, blob(c, ""));
+  hashes expected;
+  for (int i = 0; i < 3; ++i) {
+    const auto data = dataport::test::random_bytes(chunk * 2 + static_cast<std::size_t>(i), 40u + static_cast<std::uint64_t>(i));
+    put_blob(*ctx, blob(c, "tree/f" + std::to_string(i) + ".bin"), data);
+    expected["f" + std::to_string(i) + ".bin"] = dataport::test::sha256_hex(data);
+  }
+  auto o = folder_options();
+  auto s = dataport::copy(*ctx, blob(c, "tree"), local(tmp / "dst"), o);
+  REQUIRE(s.files_done == 3);
+  REQUIRE(local_tree(tmp / "dst") == expected);
+
+  SECTION("fail (the default): every existing file is a failure and stays as it was") {
+    const auto mine = dataport::test::to_bytes("my own content");
+    write_file(tmp / "dst/f1.bin", mine);
+    s = dataport::copy(*ctx, blob(c, "tree"), local(tmp / "dst"), o);
+    INFO(describe(s));
+    CHECK(s.files_done == 0);
+    CHECK(s.files_failed == 3);
+    CHECK(paths_of(s.failed) == std::vector<std::string>{"f0.bin", "f1.bin", "f2.bin"});
+    for (const auto& p : s.failed) CHECK(p.reason.find("--if-exists") != std::string::npos);
+    CHECK(read_file(tmp / "dst/f1.bin") == mine);
+    CHECK(walk(tmp / "dst") == std::vector<std::string>{"f0.bin", "f1.bin", "f2.bin"});
+  }
+  SECTION("overwrite replaces a changed file") {
+    write_file(tmp / "dst/f1.bin", dataport::test::to_bytes("stale"));
+    o.if_exists = dataport::if_exists_policy::overwrite;
+    s = dataport::copy(*ctx, blob(c, "tree"), local(tmp / "dst"), o);
+    CHECK(s.files_done == 3);
+    CHECK(local_tree(tmp / "dst") == expected);
+  }
+  SECTION("skip-identical: a second run sends no GET but the listing; a changed file fails") {
+    dataport::test::fault_proxy proxy(azurite_url());
+    o.if_exists = dataport::if_exists_policy::skip_identical;
+    s = dataport::copy(*ctx, blob(c, "tree", "devstoreaccount1", proxy.url()), local(tmp / "dst"), o);
+    INFO(describe(s));
+    CHECK(s.files_skipped == 3);
+    CHECK(s.files_done == 0);
+    CHECK(s.bytes == 0);
+    std::size_t gets = 0;
+    for (const auto& r : proxy.requests()) {
+      const auto path = r.at("path").get<std::string>();
+      if (r.at("method") == "GET" && path.find("comp=list") == std::string::npos) ++gets;
+    }
+    CHECK(gets == 0);
+    CHECK(local_tree(tmp / "dst") == expected);
+
+    write_file(tmp / "dst/f2.bin", dataport::test::to_bytes("different"));
+    s = dataport::copy(*ctx, blob(c, "tree"), local(tmp / "dst"), o);
+    CHECK(s.files_skipped == 2);
+    CHECK(paths_of(s.failed) == std::vector<std::string>{"f2.bin"});
+    CHECK(dataport::test::to_string(read_file(tmp / "dst/f2.bin")) == "different");
+  }
+  SECTION("upload: fail keeps the existing blob, skip-identical skips identical blobs") {
+    const std::string up = dataport::test::unique_name("exists-up");
+    auto uo = folder_options();
+    uo.create_container = true;
+    // skip-identical on the first upload too: it computes each file's MD5 so the multi-block
+    // blobs get a Content-MD5 (a plain upload of a multi-block file records none).
+    uo.if_exists = dataport::if_exists_policy::skip_identical;
+    s = dataport::copy(*ctx, local(tmp / "dst"), blob(up, "t"), uo);
+    REQUIRE(s.files_done == 3);
+    uo.if_exists = dataport::if_exists_policy::fail;
+    write_file(tmp / "dst/f0.bin", dataport::test::to_bytes("changed locally"));
+    s = dataport::copy(*ctx, local(tmp / "dst"), blob(up, "t"), uo);
+    INFO(describe(s));
+    CHECK(s.files_failed == 3);
+    CHECK(blob_tree(*ctx, blob(up, "t")) == expected);
+    uo.if_exists = dataport::if_exists_policy::skip_identical;
+    s = dataport::copy(*ctx, local(tmp / "dst"), blob(up, "t"), uo);
+    INFO(describe(s));
+    CHECK(s.files_skipped == 2);
+    CHECK(paths_of(s.failed) == std::vector<std::string>{"f0.bin"});
+    uo.if_exists = dataport::if_exists_policy::overwrite;
+    s = dataport::copy(*ctx, local(tmp / "dst"), blob(up, "t"), uo);
+    CHECK(s.files_done == 3);
+    CHECK(blob_tree(*ctx, blob(up, "t")) == local_tree(tmp / "dst"));
+  }
+}

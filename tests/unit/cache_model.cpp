@@ -1,0 +1,353 @@
+// Reference-model tests of the caches: random put/get/evict/resize/corrupt/reopen sequences.
+// Invariants (RELIABILITY.md): a hit returns exactly the bytes put for that key; the size stays
+// within the cap; nothing is written outside the cache root; folders 0700, files 0600.
+#include "io_harness.hpp"
+
+#include <fstream>
+#include <map>
+#include <random>
+
+#include <catch2/catch.hpp>
+#include <sys/stat.h>
+
+#include "cache/detail/cache_file_format.hpp"
+#include "dataport/attribute_cache.hpp"
+#include "dataport/block_cache.hpp"
+#include "dataport/disk_cache.hpp"
+#include "dataport/error.hpp"
+
+using namespace dataport;
+namespace fs = std::filesystem;
+
+namespace {
+
+void check_tree(const fs::path& root) {
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    struct stat st {};
+    REQUIRE(::lstat(it->path().c_str(), &st) == 0);
+    REQUIRE_FALSE(S_ISLNK(st.st_mode));
+    if (S_ISDIR(st.st_mode)) {
+      REQUIRE((st.st_mode & 07777) == 0700);
+    } else {
+      REQUIRE((st.st_mode & 07777) == 0600);
+      REQUIRE(it->path().extension() != ".tmp");
+    }
+  }
+}
+
+std::vector<fs::path> data_files(const fs::path& root) {
+  std::vector<fs::path> out;
+  for (auto& e : fs::recursive_directory_iterator(root)) {
+    if (e.is_regular_file() && (e.path().extension() == ".blk" || e.path().extension() == ".file")) out.push_back(e.path());
+  }
+  return out;
+}
+
+disk_cache_options options_for(const fs::path& root) {
+  disk_cache_options o;
+  o.root = root;
+  o.reserved_free_space = 0;
+  o.write_threads = 2;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("crc32c matches the standard check value in both implementations") {
+  const auto bytes = test::to_bytes("123456789");
+  REQUIRE(crc32c(bytes) == 0xE3069283u);
+  // Incremental == one shot, on sizes that exercise the 8-byte and tail paths.
+  const auto data = test::random_bytes(1000, 5);
+  REQUIRE(crc32c(std::span(data).subspan(3), crc32c(std::span(data).first(3))) == crc32c(data));
+}
+
+TEST_CASE("cache header decoder rejects every truncation and every flipped byte") {
+  cache_detail::file_header h;
+  h.hash = cache_detail::hash_key("k");
+  h.etag = "\"0x8D\"";
+  h.length = 42;
+  h.data_crc = 7;
+  const auto bytes = cache_detail::encode_header(h);
+  const auto back = cache_detail::decode_header(bytes);
+  REQUIRE(back);
+  REQUIRE(back->etag == h.etag);
+  REQUIRE(back->length == 42);
+  for (std::size_t n = 0; n < bytes.size(); ++n) REQUIRE_FALSE(cache_detail::decode_header(std::span(bytes).first(n)));
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    auto bad = bytes;
+    bad[i] ^= std::byte{0x01};
+    REQUIRE_FALSE(cache_detail::decode_header(bad));
+  }
+}
+
+TEST_CASE("memory tier against a reference model") {
+  std::mt19937_64 rng(1);
+  auto counters = std::make_shared<metrics>();
+  memory_block_cache cache(10'000, counters);
+  std::map<std::string, std::vector<std::byte>> model;  // what was last put per key
+  for (int step = 0; step < 5000; ++step) {
+    const block_key key{"obj" + std::to_string(rng() % 3), "e" + std::to_string(rng() % 2), rng() % 10};
+    switch (rng() % 5) {
+      case 0:
+      case 1: {
+        auto data = test::random_bytes(rng() % 3000, rng());
+        model[key.to_string()] = data;
+        cache.put(key, std::make_shared<const std::vector<std::byte>>(std::move(data)));
+        break;
+      }
+      case 2: {
+        auto hit = cache.get(key);
+        if (hit) REQUIRE(*hit == model.at(key.to_string()));
+        break;
+      }
+      case 3:
+        cache.set_capacity(2000 + rng() % 20000);
+        break;
+      case 4:
+        cache.erase(key);
+        REQUIRE_FALSE(cache.get(key));
+        break;
+    }
+    REQUIRE(cache.size_bytes() <= cache.capacity());
+  }
+  REQUIRE(counters->get(counter::cache_hits_memory) > 0);
+  REQUIRE(counters->get(counter::evictions) > 0);
+}
+
+TEST_CASE("disk tier against a reference model: put, get, evict, resize, corrupt, reopen") {
+  const fs::path root = test::fresh_cache_root("dmodel");
+  std::mt19937_64 rng(2);
+  auto counters = std::make_shared<metrics>();
+  std::map<std::string, std::vector<std::byte>> model;
+  auto cache = std::make_unique<disk_cache>(options_for(root), counters);
+  std::int64_t cap = 200'000;
+  cache->set_max_size(cap);
+  for (int step = 0; step < 600; ++step) {
+    const block_key key{"o" + std::to_string(rng() % 4), "e" + std::to_string(rng() % 2), rng() % 12};
+    switch (rng() % 8) {
+      case 0:
+      case 1: {
+        const auto data = test::random_bytes(rng() % 20000, rng());
+        if (model.count(key.to_string()) == 0 || model[key.to_string()] == data) {
+          cache->put_block(key, data);
+          model[key.to_string()] = data;
+        }
+        break;
+      }
+      case 2: {
+        auto data = std::make_shared<const std::vector<std::byte>>(test::random_bytes(rng() % 20000, rng()));
+        if (model.count(key.to_string()) == 0) {
+          model[key.to_string()] = *data;
+          cache->put_block_async(key, data);
+        }
+        break;
+      }
+      case 3:
+      case 4: {
+        auto hit = cache->get_block(key);
+        if (hit) REQUIRE(*hit == model.at(key.to_string()));
+        break;
+      }
+      case 5: {  // corrupt or truncate a random file
+        cache->flush();
+        auto files = data_files(root);
+        if (files.empty()) break;
+        const auto& victim = files[rng() % files.size()];
+        if (rng() % 2) {
+          fs::resize_file(victim, fs::file_size(victim) / 2);
+        } else {
+          std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
+          f.seekp(static_cast<std::streamoff>(rng() % std::max<std::uintmax_t>(1, fs::file_size(victim))));
+          f.put('\x7f');
+        }
+        // the next get of that key misses (or returns the right bytes if the flip was a no-op)
+        break;
+      }
+      case 6:
+        cap = 50'000 + static_cast<std::int64_t>(rng() % 300'000);
+        cache->set_max_size(cap);
+        break;
+      case 7:  // reopen (a process restart)
+        cache.reset();
+        cache = std::make_unique<disk_cache>(options_for(root), counters);
+        cache->set_max_size(cap);
+        REQUIRE_FALSE(cache->is_private());
+        break;
+    }
+    cache->flush();
+    REQUIRE(cache->used_bytes() <= static_cast<std::uint64_t>(cap));
+  }
+  cache->flush();
+  check_tree(root);
+  // Everything the cache wrote is under its root: the only entries at the root are ours.
+  for (auto& e : fs::directory_iterator(root)) {
+    const auto name = e.path().filename().string();
+    REQUIRE((name == "lock" || name == "v1"));
+  }
+  REQUIRE(counters->get(counter::cache_hits_disk) > 0);
+  cache.reset();
+  fs::remove_all(root);
+}
+
+TEST_CASE("a corrupt block is a miss and is deleted") {
+  const fs::path root = test::fresh_cache_root("dcorrupt");
+  disk_cache cache(options_for(root));
+  const block_key key{"o", "e", 1};
+  const auto data = test::random_bytes(5000, 9);
+  REQUIRE(cache.put_block(key, data));
+  auto files = data_files(root);
+  REQUIRE(files.size() == 1);
+  {
+    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-1, std::ios::end);
+    f.put('\x00' == static_cast<char>(data.back()) ? '\x01' : '\x00');
+  }
+  REQUIRE_FALSE(cache.get_block(key));
+  REQUIRE_FALSE(fs::exists(files[0]));
+  REQUIRE(cache.put_block(key, data));
+  REQUIRE(*cache.get_block(key) == data);
+  // Another key's file renamed into place (a foreign file) is rejected too.
+  const block_key other{"o", "e", 2};
+  REQUIRE(cache.put_block(other, data));
+  auto both = data_files(root);
+  REQUIRE(both.size() == 2);
+  fs::copy_file(both[0], both[1], fs::copy_options::overwrite_existing);
+  const bool one_ok = static_cast<bool>(cache.get_block(key)) != static_cast<bool>(cache.get_block(other));
+  REQUIRE(one_ok);
+  fs::remove_all(root);
+}
+
+TEST_CASE("a second cache on the same root is isolated in a private folder, removed at close") {
+  const fs::path root = test::fresh_cache_root("dlock");
+  fs::path private_dir;
+  {
+    disk_cache first(options_for(root));
+    REQUIRE_FALSE(first.is_private());
+    const block_key key{"o", "e", 0};
+    REQUIRE(first.put_block(key, test::random_bytes(100, 1)));
+    disk_cache second(options_for(root));
+    REQUIRE(second.is_private());
+    private_dir = second.directory();
+    REQUIRE(fs::exists(private_dir));
+    REQUIRE_FALSE(second.get_block(key));  // never sees the first process's files
+  }
+  REQUIRE_FALSE(fs::exists(private_dir));
+  // A stale private folder (its owner crashed: the lock is free) and stale temp files are removed.
+  fs::create_directories(root / "private-999999" / "v1");
+  std::ofstream(root / "private-999999" / "lock").put('x');
+  fs::create_directories(root / "v1" / "blocks" / "ab");
+  std::ofstream(root / "v1" / "blocks" / "ab" / "abc.123.1.tmp").put('x');
+  {
+    disk_cache again(options_for(root));
+    REQUIRE_FALSE(fs::exists(root / "private-999999"));
+    REQUIRE_FALSE(fs::exists(root / "v1" / "blocks" / "ab" / "abc.123.1.tmp"));
+  }
+  fs::remove_all(root);
+}
+
+TEST_CASE("a world-writable or symlinked cache root is refused") {
+  const fs::path root = test::fresh_cache_root("dperm");
+  fs::create_directories(root);
+  ::chmod(root.c_str(), 0777);
+  try {
+    disk_cache cache(options_for(root));
+    FAIL("world-writable root accepted");
+  } catch (const error& e) {
+    REQUIRE(e.code() == errc::permission_denied);
+    REQUIRE(std::string(e.what()).find("world-writable") != std::string::npos);
+  }
+  const fs::path link = root.string() + "-link";
+  ::chmod(root.c_str(), 0700);
+  fs::create_directory_symlink(root, link);
+  REQUIRE_THROWS_AS(disk_cache(options_for(link)), error);
+  fs::remove(link);
+  fs::remove_all(root);
+}
+
+TEST_CASE("no room on disk: writes are skipped, counted, and reads just miss") {
+  const fs::path root = test::fresh_cache_root("dfull");
+  auto counters = std::make_shared<metrics>();
+  auto options = options_for(root);
+  options.reserved_free_space = 1 << 20;
+  options.free_space = [](const fs::path&) -> std::uint64_t { return 1000; };  // a full disk
+  disk_cache cache(options, counters);
+  const block_key key{"o", "e", 0};
+  REQUIRE_FALSE(cache.put_block(key, test::random_bytes(100, 1)));
+  REQUIRE_FALSE(cache.get_block(key));
+  REQUIRE(counters->get(counter::disk_cache_writes_skipped) == 1);
+  REQUIRE_FALSE(cache.create_file("o", "e", 10));
+  fs::remove_all(root);
+}
+
+TEST_CASE("a full write queue skips the disk write instead of blocking") {
+  const fs::path root = test::fresh_cache_root("dqueue");
+  auto counters = std::make_shared<metrics>();
+  auto options = options_for(root);
+  options.max_queue_bytes = 0;
+  disk_cache cache(options, counters);
+  cache.put_block_async({"o", "e", 0}, std::make_shared<const std::vector<std::byte>>(10));
+  REQUIRE(counters->get(counter::disk_cache_writes_skipped) == 1);
+  fs::remove_all(root);
+}
+
+TEST_CASE("whole files: committed, verified, pinned while open, pruned LRU when closed") {
+  const fs::path root = test::fresh_cache_root("dwhole");
+  auto options = options_for(root);
+  options.max_size = 3 * (10'000 + 4096);
+  options.prune_threshold = 1.0;
+  options.prune_target = 0.5;
+  disk_cache cache(options);
+  auto put_file = [&](const std::string& id) {
+    auto w = cache.create_file(id, "e", 10'000);
+    if (!w) return std::shared_ptr<cached_file>();
+    const auto data = test::random_bytes(10'000, std::hash<std::string>{}(id));
+    w->write_at(5000, std::span(data).subspan(5000));
+    w->write_at(0, std::span(data).first(5000));
+    return w->commit();
+  };
+  auto a = put_file("a");
+  REQUIRE(a);
+  std::vector<std::byte> back(10'000);
+  REQUIRE(a->read_at(0, back) == 10'000);
+  REQUIRE(back == test::random_bytes(10'000, std::hash<std::string>{}("a")));
+  auto b = put_file("b");
+  auto c = put_file("c");
+  REQUIRE((b && c));
+  // All three pinned: a fourth does not fit and nothing open is pruned.
+  REQUIRE_FALSE(put_file("d"));
+  a.reset();
+  b.reset();
+  REQUIRE(put_file("d"));  // prunes the least recently used closed files
+  REQUIRE_FALSE(cache.open_file("a", "e"));
+  REQUIRE(cache.open_file("c", "e"));
+  REQUIRE(cache.used_bytes() <= static_cast<std::uint64_t>(*options.max_size));
+  fs::remove_all(root);
+}
+
+TEST_CASE("attribute cache: TTL, negative entries, never-expire default") {
+  auto now = std::chrono::steady_clock::time_point{};
+  attribute_cache ttl(std::chrono::milliseconds(100), 10, [&] { return now; });
+  object_info info;
+  info.size = 5;
+  ttl.put("s", "a", info);
+  ttl.put_not_found("s", "missing");
+  REQUIRE(ttl.get("s", "a").value()->size == 5);
+  REQUIRE_FALSE(ttl.get("s", "missing").value().has_value());
+  REQUIRE_FALSE(ttl.get("other", "a"));
+  now += std::chrono::milliseconds(100);
+  REQUIRE_FALSE(ttl.get("s", "a"));
+  attribute_cache forever(std::nullopt, 10, [&] { return now; });
+  forever.put("s", "a", info);
+  now += std::chrono::hours(1000);
+  REQUIRE(forever.get("s", "a"));
+  forever.invalidate("s", "a");
+  REQUIRE_FALSE(forever.get("s", "a"));
+
+  memory_store store;
+  store.set_object("x", test::random_bytes(3, 1));
+  REQUIRE(test::run_async(forever.stat(store, "x")).size == 3);
+  REQUIRE(test::run_async(forever.stat(store, "x")).size == 3);
+  REQUIRE_THROWS_AS(test::run_async(forever.stat(store, "nope")), error);
+  REQUIRE_THROWS_AS(test::run_async(forever.stat(store, "nope")), error);
+  REQUIRE(store.stat_calls() == 2);  // one per path: hits and negative hits cost no request
+}

@@ -1,0 +1,214 @@
+// Prefetch behaviour through the in-memory store's call log: sequential readers get their blocks
+// fetched once and ahead of time, random readers pay only for what they read, seeks drop useless
+// prefetch, the shared memory budget holds, every GET is pinned with If-Match.
+#include "io_harness.hpp"
+
+#include <random>
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "dataport/disk_cache.hpp"
+#include "dataport/error.hpp"
+#include "dataport/presets.hpp"
+#include "io/detail/prefetch_planner.hpp"
+
+using namespace dataport;
+using dataport::test::reader_harness;
+
+namespace {
+settings no_tiers() {
+  auto s = test::small_block_settings();
+  s.memory_cache_size = 0;
+  s.block_file_cache_enabled = false;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("planner: sequential reads ramp the window; a far seek starts a new stream") {
+  io_detail::prefetch_planner p(8, 2, 2, 0, 100);
+  REQUIRE_FALSE(p.on_read(0, 0));
+  REQUIRE(p.wanted().empty());  // one read says nothing yet
+  REQUIRE(p.on_read(1, 1));
+  REQUIRE(p.wanted() == std::vector<std::uint64_t>{2, 3});
+  for (std::uint64_t b = 2; b < 6; ++b) REQUIRE(p.on_read(b, b));
+  REQUIRE(p.current_window() == 8);
+  REQUIRE(p.on_read(4, 4));  // a small backward seek keeps the stream
+  REQUIRE_FALSE(p.on_read(50, 50));
+  REQUIRE_FALSE(p.on_read(80, 80));  // replaces the oldest stream (max 2)
+  REQUIRE_FALSE(p.keep(7));
+  REQUIRE(p.keep(50));
+}
+
+TEST_CASE("sequential read fetches each block once, ahead of the reader, with If-Match") {
+  reader_harness h(no_tiers());
+  const auto source = test::random_bytes(100 * 4096, 1);
+  const auto etag = h.store->set_object("a", source);
+  auto file = h.open("a");
+  std::vector<std::byte> b(1024);
+  for (std::uint64_t off = 0; off < source.size(); off += b.size()) {
+    REQUIRE(file->read_at_blocking(off, b) == b.size());
+    REQUIRE(std::equal(b.begin(), b.end(), source.begin() + static_cast<std::ptrdiff_t>(off)));
+  }
+  const auto calls = h.store->range_calls();
+  std::set<std::uint64_t> offsets;
+  for (const auto& c : calls) {
+    REQUIRE(c.if_match == etag);
+    REQUIRE(offsets.insert(c.offset).second);  // no block fetched twice
+  }
+  REQUIRE(calls.size() == 100);
+  REQUIRE(h.counters->get(counter::prefetch_issued_bytes) > 90 * 4096);
+  REQUIRE(h.counters->get(counter::prefetch_wasted_bytes) == 0);
+  REQUIRE(h.counters->get(counter::prefetch_used_bytes) == h.counters->get(counter::prefetch_issued_bytes));
+}
+
+TEST_CASE("random reads fetch little more than they read; seeks drop useless prefetch") {
+  reader_harness h(no_tiers());
+  const auto source = test::random_bytes(2000 * 4096, 2);
+  h.store->set_object("a", source);
+  auto file = h.open("a");
+  std::mt19937_64 rng(3);
+  std::vector<std::byte> b(512);
+  for (int i = 0; i < 200; ++i) {
+    const auto off = std::uniform_int_distribution<std::uint64_t>(0, source.size() - b.size())(rng);
+    file->read_at_blocking(off, b);
+    REQUIRE(std::equal(b.begin(), b.end(), source.begin() + static_cast<std::ptrdiff_t>(off)));
+  }
+  // One block per read, two when the 512 bytes straddle a boundary (1 in 8), plus rare prefetch.
+  REQUIRE(h.store->read_calls() <= 250);
+  REQUIRE(h.counters->get(counter::prefetch_issued_bytes) <= 10 * 4096);
+  // Sequential for a while, then jump: the window ahead of the old position is wasted, not kept.
+  h.counters->add(counter::prefetch_wasted_bytes, 0);
+  for (std::uint64_t off = 0; off < 20 * 4096; off += 4096) file->read_at_blocking(off, b);
+  const auto held_before = h.services->prefetch_bytes_held();
+  REQUIRE(held_before > 0);
+  for (std::uint64_t off = 1500 * 4096; off < 1506 * 4096; off += 4096) file->read_at_blocking(off, b);
+  REQUIRE(h.counters->get(counter::prefetch_wasted_bytes) > 0);
+  REQUIRE(h.services->prefetch_bytes_held() <= h.services->options().prefetch_memory_budget);
+  file->close();
+  REQUIRE(h.services->prefetch_bytes_held() == 0);
+}
+
+TEST_CASE("the prefetch memory budget is shared by all files and never exceeded") {
+  reader_options options = reader_options::from_settings(no_tiers());
+  options.prefetch_memory_budget = 6 * 4096;
+  reader_harness h(no_tiers(), options);
+  std::vector<std::vector<std::byte>> sources;
+  std::vector<std::shared_ptr<readable_file>> files;
+  for (int i = 0; i < 4; ++i) {
+    sources.push_back(test::random_bytes(60 * 4096, 10 + i));
+    h.store->set_object("f" + std::to_string(i), sources.back());
+    files.push_back(h.open("f" + std::to_string(i)));
+  }
+  std::vector<std::byte> b(4096);
+  for (std::uint64_t off = 0; off < 60 * 4096; off += 4096) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      REQUIRE(files[i]->read_at_blocking(off, b) == 4096);
+      REQUIRE(std::equal(b.begin(), b.end(), sources[i].begin() + static_cast<std::ptrdiff_t>(off)));
+      REQUIRE(h.services->prefetch_bytes_held() <= options.prefetch_memory_budget);
+    }
+  }
+  REQUIRE(h.counters->get(counter::prefetch_issued_bytes) > 0);
+}
+
+TEST_CASE("a changed object fails with errc::changed; a new open sees the new bytes") {
+  reader_harness h(no_tiers());
+  const auto v1 = test::random_bytes(10 * 4096, 1);
+  const auto v2 = test::random_bytes(10 * 4096, 2);
+  h.store->set_object("a", v1);
+  auto file = h.open("a");
+  std::vector<std::byte> b(100);
+  REQUIRE(file->read_at_blocking(0, b) == 100);
+  h.store->set_object("a", v2);
+  try {
+    file->read_at_blocking(8 * 4096, b);
+    FAIL("read of a changed object succeeded");
+  } catch (const error& e) {
+    REQUIRE(e.code() == errc::changed);
+  }
+  auto fresh = h.open("a");
+  REQUIRE(fresh->read_at_blocking(8 * 4096, b) == 100);
+  REQUIRE(std::equal(b.begin(), b.end(), v2.begin() + 8 * 4096));
+}
+
+TEST_CASE("a failed request fails that read only; the next read retries the block") {
+  reader_harness h(no_tiers());
+  const auto source = test::random_bytes(10 * 4096, 4);
+  h.store->set_object("a", source);
+  auto file = h.open("a");
+  std::atomic<int> failures_left{1};
+  h.store->set_failure_hook([&](std::string_view op, const std::string&) {
+    if (op == "read_range" && failures_left-- > 0) throw_error(errc::transient_exhausted, "injected");
+  });
+  std::vector<std::byte> b(100);
+  REQUIRE_THROWS_AS(file->read_at_blocking(0, b), error);
+  REQUIRE(file->read_at_blocking(0, b) == 100);
+  REQUIRE(std::equal(b.begin(), b.end(), source.begin()));
+}
+
+TEST_CASE("RAM tier: a second open of the same version hits memory, no storage request") {
+  auto s = test::small_block_settings();
+  s.block_file_cache_enabled = false;
+  reader_harness h(s);
+  const auto source = test::random_bytes(20 * 4096, 5);
+  h.store->set_object("a", source);
+  std::vector<std::byte> all(source.size());
+  REQUIRE(h.open("a")->read_at_blocking(0, all) == all.size());
+  h.store->reset_counters();
+  REQUIRE(h.open("a")->read_at_blocking(0, all) == all.size());
+  REQUIRE(all == source);
+  REQUIRE(h.store->read_calls() == 0);
+  REQUIRE(h.counters->get(counter::cache_hits_memory) >= 20);
+}
+
+TEST_CASE("disk tier survives a restart; whole-file mode reads locally after open") {
+  auto s = test::small_block_settings();
+  s.memory_cache_size = 0;
+  reader_harness h(s);
+  const auto source = test::random_bytes(20 * 4096, 6);
+  h.store->set_object("a", source);
+  std::vector<std::byte> all(source.size());
+  REQUIRE(h.open("a")->read_at_blocking(0, all) == all.size());
+  h.services->disk()->flush();
+  h.restart(s);
+  h.store->reset_counters();
+  REQUIRE(h.open("a")->read_at_blocking(0, all) == all.size());
+  REQUIRE(all == source);
+  REQUIRE(h.store->read_calls() == 0);
+
+  auto whole = s;
+  whole.block_based_cache_enabled = false;
+  h.restart(whole);
+  auto f = h.open("a");
+  REQUIRE(f->is_whole_file());
+  h.store->reset_counters();
+  std::fill(all.begin(), all.end(), std::byte{0});
+  REQUIRE(f->read_at_blocking(0, all) == all.size());
+  REQUIRE(all == source);
+  REQUIRE(h.store->read_calls() == 0);
+}
+
+TEST_CASE("presets: names round-trip and explicit settings override the preset") {
+  for (preset p : all_presets()) REQUIRE(parse_preset(to_string(p)) == p);
+  REQUIRE(parse_preset("LARGE_RANDOM") == preset::large_random);
+  REQUIRE_FALSE(parse_preset("fast"));
+  auto env = [](std::map<std::string, std::string> values) {
+    return [values](std::string_view name) -> std::optional<std::string> {
+      auto it = values.find(std::string(name));
+      if (it == values.end()) return std::nullopt;
+      return it->second;
+    };
+  };
+  auto seq = settings_with_preset(preset::large_sequential, env({}));
+  REQUIRE(seq.read_buffer_block_count == 80);
+  REQUIRE(seq.memory_cache_size == 0);
+  REQUIRE_FALSE(seq.block_file_cache_enabled);
+  auto overridden = settings_with_preset(preset::large_sequential,
+                                         env({{"DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT", "12"}}));
+  REQUIRE(overridden.read_buffer_block_count == 12);
+  REQUIRE(settings_from_environment_with_preset(env({{"DATAPORT_PRESET", "large-random"}}))
+              .block_based_cache_enabled == false);
+  REQUIRE_THROWS_AS(settings_from_environment_with_preset(env({{"DATAPORT_PRESET", "nope"}})), error);
+  auto epochs = settings_with_preset(preset::small_files_epochs, env({}));
+  REQUIRE((epochs.block_file_cache_enabled && epochs.memory_cache_size > 0));
+}
