@@ -120,24 +120,30 @@ def account_sas(azurite, hours=4):
 
 def run_measured(cmd, env=None, stdout_to=subprocess.PIPE):
     """Runs cmd; returns wall seconds, seconds to the first stdout line, CPU seconds, peak RSS
-    (MiB) and the output line count."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=stdout_to, stderr=subprocess.PIPE, env=env)
-    first = None
-    lines = 0
-    if stdout_to == subprocess.PIPE:
-        for _ in proc.stdout:
-            if first is None:
-                first = time.perf_counter() - start
-            lines += 1
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err.decode()[-2000:]}")
+    (MiB, from GNU time's %M: ru_maxrss of a child forked from Python would include Python's
+    own) and the output line count."""
+    import tempfile
+    with tempfile.NamedTemporaryFile(mode="r") as rss_file:
+        wrapped = ["/usr/bin/time", "-f", "%M", "-o", rss_file.name] + list(cmd)
+        start = time.perf_counter()
+        proc = subprocess.Popen(wrapped, stdout=stdout_to, stderr=subprocess.PIPE, env=env)
+        first = None
+        lines = 0
+        if stdout_to == subprocess.PIPE:
+            for _ in proc.stdout:
+                if first is None:
+                    first = time.perf_counter() - start
+                lines += 1
+        err = proc.stderr.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err.decode()[-2000:]}")
+        rss_lines = rss_file.read().strip().splitlines()
+        rss_mib = int(rss_lines[-1]) / 1024.0 if rss_lines and rss_lines[-1].isdigit() else None
     return {"wall_s": wall, "first_s": first, "cpu_s": usage.ru_utime + usage.ru_stime,
-            "rss_mib": usage.ru_maxrss / 1024.0, "lines": lines}
+            "rss_mib": rss_mib, "lines": lines}
 
 
 def median(values):

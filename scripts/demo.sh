@@ -5,8 +5,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$here/scripts/setup.sh"
-"$here/scripts/build.sh" "$here/build" >/dev/null
-dp="$here/build/dataport"
+build="${DATAPORT_BUILD_DIR:-$here/build}"
+echo "== building dataport in $build =="
+"$here/scripts/build.sh" "$build" >/dev/null
+dp="$build/dataport"
 work="$(mktemp -d /tmp/dataport-demo.XXXXXX)"
 example_key="$(printf 'azuremlexampledata-demo-key-0123456789' | base64 -w0)"
 well_known="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -67,8 +69,22 @@ run ls -l "wasbs://data@azuremlexampledata.blob.core.windows.net/"
 run stat azureml://datastores/exampledata/paths/titanic.csv
 run cat --length 200 azureml:titanic@latest; echo
 "$dp" cat "$uri" >"$work/titanic.copy.csv"
-if cmp -s "$work/titanic.copy.csv" "$here/examples/data/titanic.csv"; then
-  echo "== ok: the blob read back through dataport is byte-identical to examples/data/titanic.csv =="
-else
-  echo "== FAILED: the blob read back differs from the source ==" >&2; exit 1
-fi
+cmp -s "$work/titanic.copy.csv" "$here/examples/data/titanic.csv" ||
+  { echo "== FAILED: the blob read back differs from the source ==" >&2; exit 1; }
+
+echo "== download and upload with cp =="
+mkdir -p "$work/outputs"
+for i in 1 2 3; do head -c $((i * 3000000)) /dev/urandom >"$work/outputs/model-part$i.bin"; done
+echo "accuracy: 0.83" >"$work/outputs/metrics.txt"
+run cp --progress none -R --create-container "$work/outputs" azureml://datastores/workspaceblobstore/paths/runs/demo/outputs/
+run ls -R -l azureml://datastores/workspaceblobstore/paths/runs/demo/
+run cp --progress none -R azureml://datastores/workspaceblobstore/paths/runs/demo/outputs "$work/downloaded"
+run cp --progress none azureml:titanic:1 "$work/downloaded/"
+for f in "$work"/outputs/*; do
+  cmp -s "$f" "$work/downloaded/$(basename "$f")" ||
+    { echo "== FAILED: $(basename "$f") differs after the round trip ==" >&2; exit 1; }
+done
+cmp -s "$work/downloaded/titanic.csv" "$here/examples/data/titanic.csv" ||
+  { echo "== FAILED: titanic.csv differs after download ==" >&2; exit 1; }
+echo "== ok: every file read back through dataport is byte-identical to its source =="
+echo "   (work folder: $work)"

@@ -89,7 +89,7 @@ TEST_CASE("a 503 storm with Retry-After is retried and the files are identical")
   CHECK(local_tree(tmp / "dst") == d.expected);
 }
 
-TEST_CASE("a connection reset mid-body resumes from the offset reached; output identical") {
+TEST_CASE("a connection reset mid-body resumes from the offset reached - output identical") {
   auto ctx = make_context();
   temp_dir tmp("reset");
   constexpr std::size_t size = 4u << 20;
@@ -121,7 +121,7 @@ TEST_CASE("a connection reset mid-body resumes from the offset reached; output i
   check_only(tmp.path(), {"big.bin"});
 }
 
-TEST_CASE("a permanent 500 on one range fails that file only; --fail-fast stops the rest") {
+TEST_CASE("a permanent 500 on one range fails that file only - --fail-fast stops the rest") {
   auto ctx = make_context(2);
   temp_dir tmp("perm");
   auto d = make_dataset(*ctx, {{"a_bad.bin", 3 * chunk}, {"b.bin", 3 * chunk + 1}, {"c.bin", 2 * chunk}});
@@ -161,7 +161,7 @@ TEST_CASE("a permanent 500 on one range fails that file only; --fail-fast stops 
   }
 }
 
-TEST_CASE("a blob overwritten between two ranges: 'changed during download', or restarted") {
+TEST_CASE("a blob overwritten between two ranges: 'changed during download' / or restarted") {
   auto ctx = make_context();
   auto writer_ctx = make_context();  // overwrites the blob directly, not through the proxy
   temp_dir tmp("changed");
@@ -320,7 +320,7 @@ TEST_CASE("progress: the callback runs and its final values equal the summary") 
   for (std::size_t i = 1; i < seen.size(); ++i) CHECK(seen[i].bytes_done >= seen[i - 1].bytes_done);
 }
 
-TEST_CASE("cancel: the transfer stops, finished files are whole, unfinished ones leave nothing") {
+TEST_CASE("cancel: the transfer stops / finished files are whole / unfinished ones leave nothing") {
   auto ctx = make_context();
   temp_dir tmp("cancel");
   std::vector<std::pair<std::string, std::size_t>> files;

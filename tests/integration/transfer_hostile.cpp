@@ -114,7 +114,7 @@ TEST_CASE("map_remote_name rejects every hostile form and keeps ordinary names")
   CHECK(std::get<dataport::local_name>(dataport::map_remote_name("a/b/")).joined() == "a/b");
 }
 
-TEST_CASE("fake store: hostile names are skipped with a reason, nothing lands outside") {
+TEST_CASE("fake store: hostile names are skipped with a reason / nothing lands outside") {
   using namespace std::string_literals;
   auto ctx = make_context();
   temp_dir tmp("hostile-fake");
@@ -161,7 +161,7 @@ TEST_CASE("fake store: hostile names are skipped with a reason, nothing lands ou
   CHECK(dataport::test::to_string(read_file(tmp / "parent/sibling.txt")) == "keep me");
 }
 
-TEST_CASE("Azurite: hostile names it accepts are skipped; a name both file and folder is reported") {
+TEST_CASE("Azurite: hostile names it accepts are skipped - a name both file and folder is reported") {
   using namespace std::string_literals;
   auto ctx = make_context();
   temp_dir tmp("hostile-az");

@@ -43,7 +43,7 @@ hashes make_tree(const fs::path& root) {
 
 }  // namespace
 
-TEST_CASE("round trips: upload, download, blob → blob (two accounts, two containers), local → local") {
+TEST_CASE("round trips: upload / download / blob → blob (two accounts / two containers) / local → local") {
   auto ctx = make_context();
   temp_dir tmp("rt");
   const hashes expected = make_tree(tmp / "src");
@@ -92,7 +92,7 @@ TEST_CASE("round trips: upload, download, blob → blob (two accounts, two conta
   CHECK(local_tree(tmp / "local-copy") == expected);
 }
 
-TEST_CASE("single files of every size class, in every direction") {
+TEST_CASE("single files of every size class / in every direction") {
   auto ctx = make_context();
   temp_dir tmp("sizes");
   const std::string c = dataport::test::unique_name("sizes");
@@ -128,7 +128,7 @@ TEST_CASE("single files of every size class, in every direction") {
   }
 }
 
-TEST_CASE("destination semantics: existing folder, new name, trailing '/', folder without -R") {
+TEST_CASE("destination semantics: existing folder / new name / trailing '/' / folder without -R") {
   auto ctx = make_context();
   temp_dir tmp("dest");
   const std::string c = dataport::test::unique_name("dest");
@@ -187,7 +187,7 @@ TEST_CASE("destination semantics: existing folder, new name, trailing '/', folde
   }
 }
 
-TEST_CASE("--if-exists: fail leaves the file untouched, overwrite replaces, skip-identical reads nothing") {
+TEST_CASE("if-exists policies: fail leaves the file untouched / overwrite replaces / skip-identical reads nothing") {
   auto ctx = make_context();
   temp_dir tmp("exists");
   const std::string c = dataport::test::unique_name("exists");
