@@ -10,7 +10,7 @@ packages=(
   libboost1.81-dev libboost-url1.81-dev libboost-context1.81-dev libssl-dev openssl
   nlohmann-json3-dev libfmt-dev catch2 libfuse3-dev fuse3 libpugixml-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev
-  nginx curl aria2 rclone python3 nodejs npm procps time
+  nginx curl aria2 rclone python3 python3-pytest python3-fsspec nodejs npm procps time
 )
 
 missing=()

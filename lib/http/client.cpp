@@ -204,7 +204,19 @@ boost::asio::awaitable<response> client::send(request req, send_options options)
       }
       if (!is_retryable_status(status) || !req.idempotent || retries >= budget) {
         if (status >= 400) self.count(counter::http_errors);
-        if (resume_offset > 0 && status >= 200 && status < 300) resp->body_size += resume_offset;
+        if (resume_offset > 0 && status >= 200 && status < 300) {
+          // The caller asked for the whole range: report the resumed response as covering it.
+          resp->body_size += resume_offset;
+          if (auto content_range = resp->header("content-range")) {
+            const auto slash = content_range->find('/');
+            const std::string total =
+                slash == std::string_view::npos ? "*" : std::string(content_range->substr(slash + 1));
+            const std::uint64_t last = range->first + resp->body_size - 1;
+            set_header(resp->headers, "Content-Range",
+                       fmt::format("bytes {}-{}/{}", range->first, last, total));
+          }
+          set_header(resp->headers, "Content-Length", std::to_string(resp->body_size));
+        }
         co_return std::move(*resp);
       }
       server_delay = parse_retry_after(resp->headers, self.seams.now());

@@ -283,6 +283,8 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
 };
 
 class blob_pager final : public list_pager {
+  static constexpr unsigned first_page_size = 200;
+
  public:
   blob_pager(std::shared_ptr<blob_store> store, list_options options)
       : store_(std::move(store)), options_(std::move(options)) {
@@ -293,8 +295,11 @@ class blob_pager final : public list_pager {
 
   awaitable<std::optional<std::vector<object_info>>> next_page() override {
     if (done_) co_return std::nullopt;
-    auto page = co_await store_->list_page(options_.prefix, options_.recursive,
-                                           options_.page_size, marker_);
+    // The first page is small so the first entries arrive quickly (the service's time grows
+    // with the page size); later pages use the full size.
+    const unsigned size = marker_.empty() ? std::min(options_.page_size, first_page_size)
+                                          : options_.page_size;
+    auto page = co_await store_->list_page(options_.prefix, options_.recursive, size, marker_);
     if (page.next_marker.empty()) {
       done_ = true;
     } else {

@@ -169,8 +169,12 @@ class engine {
   /// some without; both sides are compared without it.)
   std::string relative_to_root(std::string_view path) const {
     std::string_view root = plan_.source_root;
-    while (!root.empty() && root.front() == '/') root.remove_prefix(1);
-    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    if (!root.empty() && root.front() == '/') {
+      // Only stores whose paths are '/'-rooted (https) report them that way; for the others a
+      // leading '/' is part of a hostile name and must reach map_remote_name() as it is.
+      while (!root.empty() && root.front() == '/') root.remove_prefix(1);
+      while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+    }
     if (root.empty()) return std::string(path);
     if (path.size() > root.size() && path.substr(0, root.size()) == root && path[root.size()] == '/') {
       return std::string(path.substr(root.size() + 1));

@@ -1,0 +1,123 @@
+// Internal state of one dataport FUSE mount, shared by the request handlers (fuse/ops_*.cpp) and
+// the session (fuse/mount_session.cpp). Not a public header.
+#pragma once
+
+#define FUSE_USE_VERSION FUSE_MAKE_VERSION(3, 12)
+#include <fuse3/fuse_lowlevel.h>
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "dataport/context.hpp"
+#include "dataport/error.hpp"
+#include "dataport/mount.hpp"
+#include "dataport/object_store.hpp"
+#include "dataport/readable_file.hpp"
+
+namespace dataport::fuse_adapter {
+
+/// ino ↔ path, with the kernel's lookup counts (an inode lives until forget brings it to 0).
+class inode_table {
+ public:
+  inode_table();
+  /// The inode of `path` (made if new) with its lookup count raised by one.
+  fuse_ino_t acquire(const std::string& path);
+  /// The path of `ino`, or nullopt when the kernel forgot it.
+  std::optional<std::string> path_of(fuse_ino_t ino) const;
+  void forget(fuse_ino_t ino, std::uint64_t count);
+  /// Moves `from` (and, for folders, everything under it) to `to`.
+  void rename(const std::string& from, const std::string& to);
+
+ private:
+  struct node {
+    std::string path;
+    std::uint64_t lookups = 0;
+  };
+  mutable std::mutex mutex_;
+  std::unordered_map<fuse_ino_t, node> by_ino_;
+  std::unordered_map<std::string, fuse_ino_t> by_path_;
+  fuse_ino_t next_ = 2;
+};
+
+/// A file being written through an rw mount: its bytes live in a local staging file.
+struct staged_file {
+  std::mutex mutex;
+  int fd = -1;
+  std::string staging_path;
+  bool dirty = false;
+  unsigned open_count = 0;
+  ~staged_file();
+};
+
+struct file_handle {
+  std::string path;                        ///< path inside the mount
+  std::shared_ptr<readable_file> reader;   ///< remote version (read-only opens)
+  std::shared_ptr<staged_file> staged;     ///< local copy (rw opens and files written here)
+};
+
+struct dir_handle {
+  std::mutex mutex;
+  std::string path;
+  std::unique_ptr<list_pager> pager;
+  std::vector<std::pair<std::string, bool>> entries;  ///< name, is_directory (after . and ..)
+  std::unordered_set<std::string> seen;
+  bool done = false;
+};
+
+struct filesystem {
+  context* ctx = nullptr;
+  std::shared_ptr<object_store> store;
+  std::shared_ptr<reader_services> services;
+  std::string store_id;
+  std::string prefix;         ///< store path of the mount root ("" = container root)
+  bool single_file = false;   ///< the URI named one file: the root holds just that file
+  std::string single_name;
+  bool read_write = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  double ttl_seconds = 86400;
+  std::string staging_dir;
+  std::string source;         ///< redacted description for logs
+  inode_table inodes;
+
+  std::mutex mutex;  // guards the maps below
+  std::unordered_map<std::string, std::string> last_etag;  ///< path → ETag of the last open
+  std::unordered_set<std::string> logged;
+  std::unordered_map<std::string, std::shared_ptr<staged_file>> staged;
+  std::set<std::string> local_dirs;  ///< folders made by mkdir that hold nothing remote yet
+
+  // helpers (fuse/filesystem.cpp)
+  std::string store_path_of(const std::string& rel) const;
+  /// Attributes of `rel` (staged files and local folders first, then the attribute cache).
+  std::optional<struct stat> attributes(const std::string& rel, fuse_ino_t ino);
+  struct stat make_stat(fuse_ino_t ino, bool dir, std::uint64_t size,
+                        std::optional<std::chrono::system_clock::time_point> mtime) const;
+  /// errno for an exception in flight; logs it once per (path, errno).
+  int errno_of(std::exception_ptr failure, const std::string& rel, std::string_view what);
+  std::shared_ptr<staged_file> staged_of(const std::string& rel);
+  /// Uploads a dirty staged file (block upload, all or nothing). Throws on failure.
+  void upload(const std::string& rel, staged_file& file);
+  void invalidate(const std::string& rel);
+};
+
+/// True when `name` is a usable POSIX file name (not empty, ".", "..", no '/', NUL, ≤ 255 bytes).
+bool valid_name(std::string_view name);
+std::string join_path(const std::string& dir, std::string_view name);
+std::string parent_path(const std::string& rel);
+
+/// The libfuse operation table (fuse/ops_read.cpp and fuse/ops_write.cpp).
+const fuse_lowlevel_ops& operations(bool read_write);
+void add_write_operations(fuse_lowlevel_ops& ops);
+
+inline filesystem& fs_of(fuse_req_t req) { return *static_cast<filesystem*>(fuse_req_userdata(req)); }
+
+}  // namespace dataport::fuse_adapter

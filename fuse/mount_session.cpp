@@ -1,0 +1,262 @@
+// mount_session: checks, mounts and serves one location; see dataport/mount.hpp.
+//
+// Why the checks come first: a mount that fails later (missing container, mountpoint not empty)
+// would leave the user with an empty or broken folder, so start() stats the remote root and the
+// mountpoint and throws a clear error before touching the kernel. Unmounting is always lazy
+// (MNT_DETACH / fusermount3 -u -z): a reader blocked in the mount never makes unmount hang; the
+// loop ends when the kernel drops the connection.
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "dataport/attribute_cache.hpp"
+#include "dataport/log.hpp"
+#include "dataport/redact.hpp"
+#include "filesystem.hpp"
+
+namespace dataport {
+
+namespace stdfs = std::filesystem;
+using fuse_adapter::filesystem;
+
+struct mount_session::impl {
+  std::unique_ptr<filesystem> fs;
+  fuse_session* session = nullptr;
+  std::string mountpoint;
+  std::thread loop;
+  std::atomic<bool> running{false};
+  std::atomic<bool> unmount_requested{false};
+  std::chrono::seconds unmount_timeout{30};
+  unsigned max_threads = 32;
+};
+
+mount_session::mount_session() : impl_(std::make_unique<impl>()) {}
+
+mount_session::~mount_session() {
+  if (impl_->loop.joinable()) {
+    unmount();
+    wait();
+  }
+}
+
+bool mount_session::running() const noexcept { return impl_->running; }
+const std::string& mount_session::mountpoint() const noexcept { return impl_->mountpoint; }
+
+void unmount_path(const std::string& mountpoint) {
+  if (::geteuid() == 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) == 0) return;
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::execlp("fusermount3", "fusermount3", "-u", "-z", mountpoint.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  if (child < 0 || ::waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw_error(errc::io, fmt::format("cannot unmount '{}': is it a mount (see `mount | grep {}`)?",
+                                      mountpoint, mountpoint));
+  }
+}
+
+namespace {
+
+std::string default_cache_root() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/dataport";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/dataport";
+  return "/tmp/dataport-cache";
+}
+
+void check_mountpoint(const std::string& mountpoint) {
+  std::error_code ec;
+  if (!stdfs::exists(mountpoint, ec)) {
+    throw_error(errc::invalid_argument,
+                fmt::format("mountpoint '{}' does not exist: create an empty folder first (mkdir -p {})",
+                            mountpoint, mountpoint));
+  }
+  if (!stdfs::is_directory(mountpoint, ec)) {
+    throw_error(errc::invalid_argument, fmt::format("mountpoint '{}' is not a folder: name an empty folder", mountpoint));
+  }
+  if (!stdfs::is_empty(mountpoint, ec) || ec) {
+    throw_error(errc::invalid_argument,
+                fmt::format("mountpoint '{}' is not empty (or not readable): mount on an empty folder, or "
+                            "unmount what is mounted there (dataport unmount {})",
+                            mountpoint, mountpoint));
+  }
+}
+
+}  // namespace
+
+void mount_session::start(context& ctx, std::string_view uri, const std::string& mountpoint,
+                          mount_options options) {
+  start(ctx, ctx.resolve(uri), mountpoint, std::move(options));
+}
+
+void mount_session::start(context& ctx, const location& where, const std::string& mountpoint_in,
+                          mount_options options) {
+  if (impl_->loop.joinable()) throw_error(errc::invalid_argument, "this mount session is already started");
+  const std::string mountpoint = stdfs::absolute(mountpoint_in).lexically_normal().string();
+  check_mountpoint(mountpoint);
+
+  auto fs = std::make_unique<filesystem>();
+  fs->ctx = &ctx;
+  fs->read_write = options.read_write;
+  fs->uid = ::getuid();
+  fs->gid = ::getgid();
+  fs->source = where.source_uri.empty() ? redact_url(where.service_url + "/" + where.container + "/" + where.path)
+                                        : redact_url(where.source_uri);
+  if (options.read_write && where.backend == backend_kind::https) {
+    throw_error(errc::unsupported, "https locations are read only: mount without --rw");
+  }
+
+  settings config = ctx.config();
+  if (options.reader_preset) apply_preset(config, *options.reader_preset);
+  if (options.block_mode) config.block_based_cache_enabled = *options.block_mode;
+  if (!options.cache_dir.empty()) config.cache_dir = options.cache_dir;
+  if (config.cache_dir.empty()) config.cache_dir = default_cache_root();
+  if (config.attribute_cache_ttl) {
+    fs->ttl_seconds = std::max(0.0, static_cast<double>(config.attribute_cache_ttl->count()) / 1000.0);
+  }
+  fs->store = ctx.open_store(where);
+  fs->store_id = fs->store->describe();
+  fs->services = std::make_shared<reader_services>(ctx.io(), config, ctx.counters());
+
+  // The remote root: a folder (container / prefix) or one file.
+  std::string root = store_path(where);
+  while (!root.empty() && root.back() == '/') root.pop_back();
+  fs->prefix = root;
+  try {
+    if (root.empty()) {
+      list_options probe;
+      probe.page_size = 1;
+      auto pager = fs->store->list(probe);
+      ctx.run(pager->next_page());
+    } else {
+      const object_info info = ctx.run(fs->store->stat(root));
+      if (!info.is_directory) {
+        fs->single_file = true;
+        fs->single_name = stdfs::path(root).filename().string();
+        if (!fuse_adapter::valid_name(fs->single_name)) {
+          throw_error(errc::invalid_argument, "the file name '" + fs->single_name + "' cannot be shown in a mount");
+        }
+      }
+    }
+  } catch (const error& e) {
+    const bool missing_folder_ok = e.code() == errc::not_found && options.read_write && !root.empty() &&
+                                   std::string_view(e.what()).find("ontainer") == std::string_view::npos;
+    if (!missing_folder_ok) {
+      throw error(e.code(), fmt::format("cannot mount {}: {}", fs->source, e.what()), e.details());
+    }
+  }
+
+  fs->staging_dir = (stdfs::path(config.cache_dir) / "staging" / fmt::format("mount-{}", ::getpid())).string();
+  if (options.read_write) {
+    std::error_code ec;
+    stdfs::create_directories(fs->staging_dir, ec);
+    if (ec) throw_error(errc::io, fmt::format("cannot create the staging folder {}: {}; pass --cache-dir", fs->staging_dir, ec.message()));
+  }
+
+  std::string mount_opts = fmt::format("fsname=dataport,subtype=dataport,nodev,nosuid,default_permissions,max_read={}",
+                                       1u << 20);
+  if (!options.read_write) mount_opts += ",ro";
+  if (options.allow_other) mount_opts += ",allow_other";
+  for (const auto& extra : options.fuse_options) mount_opts += "," + extra;
+  std::vector<std::string> arg_text{"dataport", "-o", mount_opts};
+  std::vector<char*> argv;
+  for (auto& a : arg_text) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  const auto& ops = fuse_adapter::operations(options.read_write);
+  fuse_session* session = fuse_session_new(&args, &ops, sizeof(ops), fs.get());
+  fuse_opt_free_args(&args);
+  if (!session) {
+    throw_error(errc::invalid_argument, fmt::format("libfuse refused the mount options '{}': check -o", mount_opts));
+  }
+  if (fuse_session_mount(session, mountpoint.c_str()) != 0) {
+    fuse_session_destroy(session);
+    throw_error(errc::io, fmt::format("cannot mount on '{}': is /dev/fuse available and are you allowed to "
+                                      "mount (root, or fusermount3 installed)?", mountpoint));
+  }
+  impl_->fs = std::move(fs);
+  impl_->session = session;
+  impl_->mountpoint = mountpoint;
+  impl_->unmount_timeout = config.unmount_timeout;
+  impl_->max_threads = options.max_threads;
+  impl_->running = true;
+  impl_->loop = std::thread([state = impl_.get()] {
+    fuse_loop_config* loop_config = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(loop_config, state->max_threads);
+    fuse_loop_cfg_set_idle_threads(loop_config, 8);
+    fuse_session_loop_mt(state->session, loop_config);
+    fuse_loop_cfg_destroy(loop_config);
+    state->running = false;
+  });
+  log::info("mount", "mounted {} on {} ({})", impl_->fs->source, mountpoint,
+            options.read_write ? "read-write" : "read-only");
+}
+
+void mount_session::unmount() {
+  if (!impl_->running || impl_->unmount_requested.exchange(true)) return;
+  try {
+    unmount_path(impl_->mountpoint);
+  } catch (const error& e) {
+    log::warn("mount", "{}", e.what());
+    impl_->unmount_requested = false;
+  }
+}
+
+std::vector<pending_upload> mount_session::wait() {
+  std::vector<pending_upload> left;
+  if (!impl_->loop.joinable()) return left;
+  impl_->loop.join();
+  fuse_session_unmount(impl_->session);
+  fuse_session_destroy(impl_->session);
+  impl_->session = nullptr;
+  auto& fs = *impl_->fs;
+
+  // Files still open or whose last upload failed: one more try, within the unmount timeout.
+  std::vector<std::pair<std::string, std::shared_ptr<fuse_adapter::staged_file>>> dirty;
+  {
+    std::lock_guard lock(fs.mutex);
+    for (const auto& [path, file] : fs.staged) dirty.emplace_back(path, file);
+  }
+  if (!dirty.empty()) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto finished = done->get_future();
+    auto* fs_ptr = impl_->fs.get();
+    std::thread([fs_ptr, dirty, done] {
+      for (const auto& [path, file] : dirty) {
+        std::lock_guard lock(file->mutex);
+        if (!file->dirty) continue;
+        try {
+          fs_ptr->upload(path, *file);
+        } catch (const std::exception& e) {
+          log::error("mount", "upload of '{}' failed at unmount: {}", path, redact_text(e.what()));
+        }
+      }
+      done->set_value();
+    }).detach();
+    if (finished.wait_for(impl_->unmount_timeout) != std::future_status::ready) {
+      log::error("mount", "pending uploads did not finish within DATASET_UNMOUNT_TIMEOUT_SECONDS={}s",
+                 impl_->unmount_timeout.count());
+      impl_->fs.release();  // the upload thread still uses it; leaking beats a crash at exit
+    }
+    for (const auto& [path, file] : dirty) {
+      std::unique_lock lock(file->mutex, std::try_to_lock);
+      if (!lock.owns_lock() || file->dirty) {
+        left.push_back({path, file->staging_path});
+        log::error("mount", "not uploaded: '{}' (data kept in {})", path, file->staging_path);
+      } else {
+        ::unlink(file->staging_path.c_str());
+      }
+    }
+  }
+  log::info("mount", "unmounted {}", impl_->mountpoint);
+  return left;
+}
+
+}  // namespace dataport
