@@ -89,9 +89,18 @@ class BlobClient:
         sig = base64.b64encode(hmac.new(self.key, string_to_sign.encode(), hashlib.sha256).digest())
         headers["Authorization"] = f"SharedKey {ACCOUNT}:{sig.decode()}"
         url = quoted + ("?" + urllib.parse.urlencode(query) if query else "")
-        self.conn.request(method, url, body=body, headers=headers)
-        resp = self.conn.getresponse()
-        data = resp.read()
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, url, body=body, headers=headers)
+                resp = self.conn.getresponse()
+                data = resp.read()
+                break
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # Azurite closes keep-alive connections idle for 5 s: reconnect once.
+                self.conn.close()
+                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt == 1:
+                    raise
         if resp.status >= 300 and not (resp.status == 409 and method == "PUT" and "restype" in query):
             raise RuntimeError(f"{method} {path}: {resp.status} {data[:200]!r}")
         return resp.status, data

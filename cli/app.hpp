@@ -20,6 +20,7 @@ struct global_options {
   bool verbose = false;
   bool quiet = false;
   bool print_metrics = false;
+  std::string preset;  ///< --preset NAME (reader/mount settings for a scenario)
   unsigned io_threads = 0;
 };
 

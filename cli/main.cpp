@@ -10,6 +10,7 @@
 #include "dataport/error.hpp"
 #include "dataport/log.hpp"
 #include "dataport/metrics.hpp"
+#include "dataport/presets.hpp"
 #include "dataport/redact.hpp"
 
 namespace dataport::cli {
@@ -42,7 +43,18 @@ context& app_state::ctx() {
       log::set_level(default_level_);
     }
     context_options opts;
-    opts.config = settings::from_environment();
+    if (options_.preset.empty()) {
+      opts.config = settings_from_environment_with_preset();  // honours DATAPORT_PRESET
+    } else {
+      const auto chosen = parse_preset(options_.preset);
+      if (!chosen) {
+        std::string known;
+        for (const auto p : all_presets()) known += (known.empty() ? "" : ", ") + std::string(to_string(p));
+        throw_error(errc::invalid_argument,
+                    "--preset '" + options_.preset + "' is not a preset: use one of " + known);
+      }
+      opts.config = settings_with_preset(*chosen);  // explicit variables and --set still win
+    }
     for (const auto& assignment : options_.set_values) {
       const auto eq = assignment.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -77,6 +89,9 @@ int run(int argc, char** argv) {
   app.add_flag("--metrics", options.print_metrics,
                "print the metrics (requests, bytes, retries, cache hits) as JSON to stderr at exit");
   app.add_option("--io-threads", options.io_threads, "network I/O threads (default min(2, cores))");
+  app.add_option("--preset", options.preset,
+                 "reader settings for a scenario: large-sequential, large-parallel, "
+                 "small-files-once, small-files-epochs, large-random (or DATAPORT_PRESET)");
 
   app_state state(options);
   std::optional<int> result;
@@ -90,15 +105,24 @@ int run(int argc, char** argv) {
   add_mount_command(app, state, result);
 #endif
 
+  int exit_code = 0;
   try {
     app.parse(argc, argv);
+    exit_code = result.value_or(0);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   } catch (const dataport::error& e) {
     std::fprintf(stderr, "dataport: error: %s\n", redact_text(e.what()).c_str());
-    return e.code() == errc::invalid_argument ? 2 : 1;
+    exit_code = e.code() == errc::invalid_argument ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dataport: internal error: %s (please report it)\n",
+                 redact_text(e.what()).c_str());
+    exit_code = 1;
   }
-  return result.value_or(0);
+  if (options.print_metrics && state.has_context()) {
+    std::fprintf(stderr, "%s\n", state.ctx().counters()->to_json().c_str());
+  }
+  return exit_code;
 }
 
 }  // namespace dataport::cli

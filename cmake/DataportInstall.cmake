@@ -7,6 +7,8 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 set(DATAPORT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/dataport)
+set_target_properties(dataport_core PROPERTIES EXPORT_NAME core)
+set_target_properties(dataport_c PROPERTIES EXPORT_NAME c)
 
 install(TARGETS dataport_core dataport_c EXPORT dataportTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

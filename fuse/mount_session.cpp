@@ -147,8 +147,18 @@ void mount_session::start(context& ctx, const location& where, const std::string
       }
     }
   } catch (const error& e) {
-    const bool missing_folder_ok = e.code() == errc::not_found && options.read_write && !root.empty() &&
-                                   std::string_view(e.what()).find("ontainer") == std::string_view::npos;
+    // An rw mount may start on a folder that does not exist yet, as long as the container does.
+    bool missing_folder_ok = e.code() == errc::not_found && options.read_write && !root.empty();
+    if (missing_folder_ok) {
+      try {
+        list_options probe;
+        probe.page_size = 1;
+        auto pager = fs->store->list(probe);
+        ctx.run(pager->next_page());
+      } catch (const error&) {
+        missing_folder_ok = false;
+      }
+    }
     if (!missing_folder_ok) {
       throw error(e.code(), fmt::format("cannot mount {}: {}", fs->source, e.what()), e.details());
     }

@@ -137,6 +137,7 @@ void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file
   // Offsets: 1 = ".", 2 = "..", 3 + i = entries[i]; the kernel passes the next one it wants.
   auto add = [&](const char* name, bool is_dir, off_t next) {
     struct stat st {};
+    st.st_ino = 0xffffffffu;  // unknown; 0 would make readdir(3) skip the entry
     st.st_mode = is_dir ? S_IFDIR : S_IFREG;
     const size_t need = fuse_add_direntry(req, buffer.data() + used, size - used, name, &st, next);
     if (need > size - used) return false;
@@ -214,6 +215,7 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
 }
 
 void op_init(void*, fuse_conn_info* conn) {
+  conn->max_read = 1u << 20;        // must match the max_read mount option
   conn->max_write = 1u << 20;       // also raises max_pages, so reads of 1 MiB come in one request
   conn->max_readahead = 4u << 20;   // the reader's own prefetcher does the rest
   conn->max_background = 64;

@@ -40,6 +40,9 @@ enum class if_exists_policy {
   skip_identical,  ///< skip when size and recorded ETag (or Content-MD5) match; else fail
 };
 
+/// "fail", "overwrite", "skip-identical".
+std::string_view to_string(if_exists_policy policy) noexcept;
+
 /// Parses "fail", "overwrite", "skip-identical"; throws invalid_argument naming `what`.
 if_exists_policy parse_if_exists(std::string_view text, std::string_view what);
 

@@ -422,7 +422,7 @@ transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_optio
   transfer_detail::engine engine(ctx, std::move(plan), options);
   log::info("transfer", "copy started: {} (threads={}, chunk={} bytes, if-exists={}, "
             "verify-md5={})", description,
-            engine.workers(), engine.chunk_size(), static_cast<int>(options.if_exists),
+            engine.workers(), engine.chunk_size(), to_string(options.if_exists),
             options.verify_md5);
   ctx.run(engine.run());
   transfer_summary summary = engine.take_summary();
@@ -437,6 +437,15 @@ transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_optio
 }
 
 }  // namespace transfer_detail
+
+std::string_view to_string(if_exists_policy policy) noexcept {
+  switch (policy) {
+    case if_exists_policy::fail: return "fail";
+    case if_exists_policy::overwrite: return "overwrite";
+    case if_exists_policy::skip_identical: return "skip-identical";
+  }
+  return "unknown";
+}
 
 if_exists_policy parse_if_exists(std::string_view text, std::string_view what) {
   if (text == "fail") return if_exists_policy::fail;

@@ -38,6 +38,11 @@ dp --set AZUREML_DATASET_HTTP_RETRY_COUNT=2 cat "http://127.0.0.1:$port/file.bin
 (( $(date +%s) - start < 30 )) && ok "unreachable host fails quickly, no hang" || fail "unreachable host took too long"
 expect_err "127.0.0.1:$port" "the message names the address"
 
+dp --preset warp-speed ls "$base/"; expect_rc 2 "unknown preset"
+expect_err "large-sequential" "the message lists the presets"
+dp --preset large-sequential --metrics cat "$base/x.txt"; expect_rc 0 "a preset and --metrics"
+python3 -c "import json,sys; d=json.loads(open('$WORK/err').read().strip().splitlines()[-1]); assert d['counters']['requests'] >= 2" \
+  && ok "--metrics prints the counters as JSON" || fail "--metrics JSON"
 dp frobnicate; expect_rc 2 "unknown command is a usage error"
 dp ls; expect_rc 2 "missing argument is a usage error"
 finish
