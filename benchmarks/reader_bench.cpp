@@ -21,7 +21,8 @@ using namespace dataport;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s seq|threads|random|small URI [request-bytes] [threads]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s seq|threads|random|small URI [request-bytes] [threads]\n",
+                 argv[0]);
     return 2;
   }
   const std::string scenario = argv[1];
@@ -36,7 +37,8 @@ int main(int argc, char** argv) {
   if (scenario == "small") {
     auto pager = store->list({base, true, 5000});
     while (auto page = ctx.run(pager->next_page())) {
-      for (auto& e : *page) if (!e.is_directory) paths.push_back(e.path);
+      for (auto& e : *page)
+        if (!e.is_directory) paths.push_back(e.path);
     }
   } else {
     paths.push_back(base);
@@ -46,7 +48,8 @@ int main(int argc, char** argv) {
   auto read_range = [&](readable_file& f, std::uint64_t from, std::uint64_t to) {
     std::vector<std::byte> buffer(request);
     for (std::uint64_t off = from; off < to;) {
-      const auto n = f.read_at_blocking(off, std::span(buffer).first(std::min<std::uint64_t>(request, to - off)));
+      const auto n = f.read_at_blocking(
+          off, std::span(buffer).first(std::min<std::uint64_t>(request, to - off)));
       if (n == 0) break;
       off += n;
       read_bytes += n;
@@ -84,14 +87,16 @@ int main(int argc, char** argv) {
     }
     for (auto& t : pool) t.join();
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   struct rusage usage {};
   ::getrusage(RUSAGE_SELF, &usage);
   const auto fetched = ctx.counters()->get(counter::bytes_received);
-  std::printf("{\"scenario\":\"%s\",\"request\":%zu,\"seconds\":%.3f,\"mb_per_s\":%.1f,"
-              "\"fetched_per_read\":%.3f,\"peak_rss_mib\":%.1f,\"metrics\":%s}\n",
-              scenario.c_str(), request, seconds, read_bytes / 1e6 / seconds,
-              read_bytes ? static_cast<double>(fetched) / static_cast<double>(read_bytes) : 0.0,
-              usage.ru_maxrss / 1024.0, ctx.counters()->to_json().c_str());
+  std::printf(
+      "{\"scenario\":\"%s\",\"request\":%zu,\"seconds\":%.3f,\"mb_per_s\":%.1f,"
+      "\"fetched_per_read\":%.3f,\"peak_rss_mib\":%.1f,\"metrics\":%s}\n",
+      scenario.c_str(), request, seconds, read_bytes / 1e6 / seconds,
+      read_bytes ? static_cast<double>(fetched) / static_cast<double>(read_bytes) : 0.0,
+      usage.ru_maxrss / 1024.0, ctx.counters()->to_json().c_str());
   return 0;
 }

@@ -54,11 +54,15 @@ context_options make_context_options(const char* options_json) {
   context_options out;  // settings from the environment; the JSON overrides them
   for (const auto& [key, value] : options.items()) {
     if (key == "workspace") {
-      if (!value.is_string()) throw_error(errc::invalid_argument, "context option 'workspace' must be a file path string");
+      if (!value.is_string())
+        throw_error(errc::invalid_argument,
+                    "context option 'workspace' must be a file path string");
       out.workspace_file = value.get<std::string>();
     } else if (key == "io_threads") {
-      if (!value.is_number_unsigned() || value.get<std::uint64_t>() < 1 || value.get<std::uint64_t>() > 64) {
-        throw_error(errc::invalid_argument, "context option 'io_threads' must be a number from 1 to 64");
+      if (!value.is_number_unsigned() || value.get<std::uint64_t>() < 1 ||
+          value.get<std::uint64_t>() > 64) {
+        throw_error(errc::invalid_argument,
+                    "context option 'io_threads' must be a number from 1 to 64");
       }
       out.io_threads = value.get<unsigned>();
     } else {
@@ -87,7 +91,8 @@ std::shared_ptr<reader_services> runtime::services() {
 
 runtime& checked(dataport_context* handle) {
   if (handle == nullptr || !handle->rt) {
-    throw_error(errc::invalid_argument, "the dataport_context handle is NULL: create one with dataport_context_create()");
+    throw_error(errc::invalid_argument,
+                "the dataport_context handle is NULL: create one with dataport_context_create()");
   }
   return *handle->rt;
 }
@@ -128,11 +133,14 @@ nlohmann::json parse_options(const char* options_json, std::string_view what) {
   if (options_json == nullptr || *options_json == '\0') return nlohmann::json::object();
   nlohmann::json parsed = nlohmann::json::parse(options_json, nullptr, false);
   if (parsed.is_discarded()) {
-    throw_error(errc::invalid_argument,
-                fmt::format("{} are not valid JSON: pass a JSON object such as {{\"key\": \"value\"}}", what));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("{} are not valid JSON: pass a JSON object such as {{\"key\": \"value\"}}",
+                    what));
   }
   if (!parsed.is_object()) {
-    throw_error(errc::invalid_argument, fmt::format("{} must be a JSON object, not {}", what, parsed.type_name()));
+    throw_error(errc::invalid_argument,
+                fmt::format("{} must be a JSON object, not {}", what, parsed.type_name()));
   }
   return parsed;
 }
@@ -189,16 +197,22 @@ using namespace dataport::capi;
 
 extern "C" {
 
-const char* dataport_version(void) { return DATAPORT_VERSION_STRING; }
+const char* dataport_version(void) {
+  return DATAPORT_VERSION_STRING;
+}
 
-const char* dataport_last_error(void) { return last_error_buffer; }
+const char* dataport_last_error(void) {
+  return last_error_buffer;
+}
 
 const char* dataport_status_name(dataport_status status) {
   if (status < 0 || status > DATAPORT_E_TLS) return "unknown";
   return to_string(static_cast<errc>(status)).data();  // string literals: NUL-terminated
 }
 
-void dataport_free_string(char* text) { std::free(text); }
+void dataport_free_string(char* text) {
+  std::free(text);
+}
 
 dataport_status dataport_context_create(const char* options_json, dataport_context** out) {
   if (out != nullptr) *out = nullptr;

@@ -68,7 +68,8 @@ dataport_status dataport_list_open(dataport_context* context, const char* uri,
     if (options.contains("page_size")) {
       const auto size = options.at("page_size").get<std::int64_t>();
       if (size < 1 || size > 5000) {
-        throw_error(errc::invalid_argument, fmt::format("list option page_size={} is out of range: use 1 to 5000", size));
+        throw_error(errc::invalid_argument,
+                    fmt::format("list option page_size={} is out of range: use 1 to 5000", size));
       }
       list.page_size = static_cast<unsigned>(size);
     }
@@ -139,7 +140,8 @@ dataport_status dataport_reader_read_at(dataport_reader* reader, uint64_t offset
     auto file = open_file(reader);
     if (length == 0) return succeed();
     require(buffer, "dataport_reader_read_at: buffer");
-    *out_read = file->read_at_blocking(offset, std::span<std::byte>(static_cast<std::byte*>(buffer), length));
+    *out_read = file->read_at_blocking(
+        offset, std::span<std::byte>(static_cast<std::byte*>(buffer), length));
     return succeed();
   });
 }

@@ -29,12 +29,14 @@ boost::asio::awaitable<std::uint64_t> cat_file(object_store& store, const locati
   const std::string path = store_path(where);
   const object_info info = co_await store.stat(path);
   if (info.is_directory) {
-    throw_error(errc::invalid_argument,
-                fmt::format("'{}' is a folder: use `dataport ls` to list it, or name a file", where.path));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("'{}' is a folder: use `dataport ls` to list it, or name a file", where.path));
   }
   if (flags.offset > info.size) {
-    throw_error(errc::invalid_argument,
-                fmt::format("--offset {} is past the end of the file ({} bytes)", flags.offset, info.size));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("--offset {} is past the end of the file ({} bytes)", flags.offset, info.size));
   }
   std::uint64_t end = info.size;
   if (flags.length) end = std::min<std::uint64_t>(end, flags.offset + *flags.length);
@@ -42,7 +44,8 @@ boost::asio::awaitable<std::uint64_t> cat_file(object_store& store, const locati
   std::vector<std::byte> first(cat_chunk), second(cat_chunk);
   std::uint64_t position = flags.offset;
   while (position < end) {
-    const auto want_first = static_cast<std::size_t>(std::min<std::uint64_t>(cat_chunk, end - position));
+    const auto want_first =
+        static_cast<std::size_t>(std::min<std::uint64_t>(cat_chunk, end - position));
     const std::uint64_t second_at = position + want_first;
     const auto want_second =
         ranged ? static_cast<std::size_t>(std::min<std::uint64_t>(cat_chunk, end - second_at)) : 0;

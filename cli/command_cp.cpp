@@ -42,7 +42,8 @@ extern "C" void on_interrupt(int) {
 nlohmann::json problems_json(const std::vector<transfer_problem>& problems) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : problems) {
-    out.push_back({{"path", p.path}, {"reason", p.reason}, {"code", std::string(to_string(p.code))}});
+    out.push_back(
+        {{"path", p.path}, {"reason", p.reason}, {"code", std::string(to_string(p.code))}});
   }
   return out;
 }
@@ -69,11 +70,16 @@ void print_summary(const transfer_summary& s, bool json) {
   const double seconds = static_cast<double>(s.duration.count()) / 1000.0;
   const double rate = seconds > 0 ? static_cast<double>(s.bytes) / seconds : 0;
   if (json) {
-    nlohmann::json j{{"files_done", s.files_done},     {"files_failed", s.files_failed},
-                     {"files_skipped", s.files_skipped}, {"bytes", s.bytes},
-                     {"duration_ms", s.duration.count()}, {"bytes_per_second", rate},
-                     {"requests", s.requests},         {"retries", s.retries},
-                     {"cancelled", s.cancelled},       {"failed", problems_json(s.failed)},
+    nlohmann::json j{{"files_done", s.files_done},
+                     {"files_failed", s.files_failed},
+                     {"files_skipped", s.files_skipped},
+                     {"bytes", s.bytes},
+                     {"duration_ms", s.duration.count()},
+                     {"bytes_per_second", rate},
+                     {"requests", s.requests},
+                     {"retries", s.retries},
+                     {"cancelled", s.cancelled},
+                     {"failed", problems_json(s.failed)},
                      {"skipped", problems_json(s.skipped)}};
     std::cout << j.dump() << std::endl;
     return;
@@ -98,8 +104,9 @@ int run_copy(app_state& state, const cp_flags& flags) {
   if (!flags.chunk_size.empty()) {
     const auto size = parse_size(flags.chunk_size, "--chunk-size");
     if (size < 64 * 1024 || size > (4000ll << 20)) {
-      throw_error(errc::invalid_argument,
-                  fmt::format("--chunk-size {} is out of range: use 64KB to 4000MB", flags.chunk_size));
+      throw_error(
+          errc::invalid_argument,
+          fmt::format("--chunk-size {} is out of range: use 64KB to 4000MB", flags.chunk_size));
     }
     options.chunk_size = static_cast<std::uint64_t>(size);
   }
@@ -151,11 +158,12 @@ void add_copy_like(CLI::App& app, app_state& state, std::optional<int>& result, 
   cmd->add_flag("--json", flags->json, "print the summary as one JSON object on stdout");
   cmd->add_option("--progress", flags->progress,
                   "auto (a bar when stderr is a terminal), bar, json (lines on stderr) or none");
-  cmd->footer(std::string(uri_help) +
-              "\n\nExamples:\n"
-              "  dataport cp azureml://datastores/ds/paths/imgs/ ./imgs -R     download a folder\n"
-              "  dataport cp ./outputs wasbs://c@acct.blob.core.windows.net/run1/ -R   upload\n"
-              "  dataport cp wasbs://a@x.blob.core.windows.net/f.bin wasbs://b@y.blob.core.windows.net/\n");
+  cmd->footer(
+      std::string(uri_help) +
+      "\n\nExamples:\n"
+      "  dataport cp azureml://datastores/ds/paths/imgs/ ./imgs -R     download a folder\n"
+      "  dataport cp ./outputs wasbs://c@acct.blob.core.windows.net/run1/ -R   upload\n"
+      "  dataport cp wasbs://a@x.blob.core.windows.net/f.bin wasbs://b@y.blob.core.windows.net/\n");
   cmd->callback([&state, &result, flags] { result = run_copy(state, *flags); });
 }
 

@@ -9,8 +9,9 @@ namespace dataport::cli {
 
 void add_resolve_command(CLI::App& app, app_state& state, std::optional<int>& result) {
   auto* cmd = app.add_subcommand(
-      "resolve", "Print the location a URI resolves to, as JSON (backend, service URL, container, "
-                 "path, credential kind; never a secret)");
+      "resolve",
+      "Print the location a URI resolves to, as JSON (backend, service URL, container, "
+      "path, credential kind; never a secret)");
   auto uri = std::make_shared<std::string>();
   cmd->add_option("URI", *uri, "the URI to resolve")->required();
   cmd->footer(uri_help);
@@ -22,7 +23,8 @@ void add_resolve_command(CLI::App& app, app_state& state, std::optional<int>& re
 }
 
 void add_stat_command(CLI::App& app, app_state& state, std::optional<int>& result) {
-  auto* cmd = app.add_subcommand("stat", "Show size, ETag, last-modified and kind of a file or folder");
+  auto* cmd =
+      app.add_subcommand("stat", "Show size, ETag, last-modified and kind of a file or folder");
   auto uri = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("URI", *uri, "file or folder URI")->required();
@@ -42,7 +44,8 @@ void add_stat_command(CLI::App& app, app_state& state, std::optional<int>& resul
         std::cout << "size:          " << info.size << " (" << format_bytes(info.size) << ")\n";
       }
       if (!info.etag.empty()) std::cout << "etag:          " << info.etag << "\n";
-      if (info.last_modified) std::cout << "last modified: " << format_time(info.last_modified) << "\n";
+      if (info.last_modified)
+        std::cout << "last modified: " << format_time(info.last_modified) << "\n";
       if (!info.content_md5.empty()) std::cout << "content-md5:   " << info.content_md5 << "\n";
       if (!info.content_type.empty()) std::cout << "content-type:  " << info.content_type << "\n";
       std::cout.flush();

@@ -31,7 +31,8 @@ std::string display_path(const std::string& path, const std::string& prefix) {
   return path;
 }
 
-std::string format_entry(const object_info& info, const ls_flags& flags, const std::string& prefix) {
+std::string format_entry(const object_info& info, const ls_flags& flags,
+                         const std::string& prefix) {
   if (flags.json) {
     auto j = to_json(info);
     j["name"] = display_path(info.path, prefix);
@@ -40,7 +41,8 @@ std::string format_entry(const object_info& info, const ls_flags& flags, const s
   std::string name = display_path(info.path, prefix);
   if (info.is_directory) name += "/";
   if (!flags.long_format) return name + "\n";
-  return fmt::format("{:>14}  {:20}  {}\n", info.is_directory ? std::string("DIR") : std::to_string(info.size),
+  return fmt::format("{:>14}  {:20}  {}\n",
+                     info.is_directory ? std::string("DIR") : std::to_string(info.size),
                      format_time(info.last_modified), name);
 }
 
@@ -59,7 +61,8 @@ boost::asio::awaitable<std::uint64_t> list_all(object_store& store, const locati
     if (count == 0 && !page->empty()) {
       log::debug("ls", "first entry after {} ms",
                  std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::steady_clock::now() - started).count());
+                     std::chrono::steady_clock::now() - started)
+                     .count());
     }
     count += page->size();
   }
@@ -75,7 +78,8 @@ boost::asio::awaitable<std::uint64_t> list_all(object_store& store, const locati
   }
   log::info("ls", "listed {} entries in {} ms", count,
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                  started).count());
+                                                                  started)
+                .count());
   co_return count;
 }
 

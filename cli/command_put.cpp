@@ -43,7 +43,7 @@ class file_reader {
   file_reader(const file_reader&) = delete;
   file_reader& operator=(const file_reader&) = delete;
   std::uint64_t size() const {
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
       throw_error(errc::invalid_argument, "the source of `dataport put` must be a regular file");
     }
@@ -52,10 +52,11 @@ class file_reader {
   void read_exact(std::uint64_t offset, std::span<std::byte> into) const {
     std::size_t done = 0;
     while (done < into.size()) {
-      const ssize_t n = ::pread(fd_, into.data() + done, into.size() - done,
-                                static_cast<off_t>(offset + done));
+      const ssize_t n =
+          ::pread(fd_, into.data() + done, into.size() - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) throw_error(errc::io, "the source file shrank or could not be read while uploading");
+      if (n <= 0)
+        throw_error(errc::io, "the source file shrank or could not be read while uploading");
       done += static_cast<std::size_t>(n);
     }
   }
@@ -91,7 +92,8 @@ boost::asio::awaitable<object_info> upload(object_store& store, const location& 
 }  // namespace
 
 void add_put_command(CLI::App& app, app_state& state, std::optional<int>& result) {
-  auto* cmd = app.add_subcommand("put", "Upload one local file to a blob (atomic: whole or nothing)");
+  auto* cmd =
+      app.add_subcommand("put", "Upload one local file to a blob (atomic: whole or nothing)");
   auto flags = std::make_shared<put_flags>();
   cmd->add_option("FILE", flags->source, "local file")->required()->check(CLI::ExistingFile);
   cmd->add_option("URI", flags->uri, "destination blob URI")->required();
@@ -105,9 +107,11 @@ void add_put_command(CLI::App& app, app_state& state, std::optional<int>& result
     auto store = ctx.open_store(where);
     const auto started = std::chrono::steady_clock::now();
     const object_info info = ctx.run(upload(*store, where, *flags));
-    log::info("put", "uploaded {} ({}) in {} ms", where.path, format_bytes(info.size ? info.size : std::filesystem::file_size(flags->source)),
+    log::info("put", "uploaded {} ({}) in {} ms", where.path,
+              format_bytes(info.size ? info.size : std::filesystem::file_size(flags->source)),
               std::chrono::duration_cast<std::chrono::milliseconds>(
-                  std::chrono::steady_clock::now() - started).count());
+                  std::chrono::steady_clock::now() - started)
+                  .count());
     result = 0;
   });
 }

@@ -49,7 +49,8 @@ context& app_state::ctx() {
       const auto chosen = parse_preset(options_.preset);
       if (!chosen) {
         std::string known;
-        for (const auto p : all_presets()) known += (known.empty() ? "" : ", ") + std::string(to_string(p));
+        for (const auto p : all_presets())
+          known += (known.empty() ? "" : ", ") + std::string(to_string(p));
         throw_error(errc::invalid_argument,
                     "--preset '" + options_.preset + "' is not a preset: use one of " + known);
       }
@@ -58,9 +59,11 @@ context& app_state::ctx() {
     for (const auto& assignment : options_.set_values) {
       const auto eq = assignment.find('=');
       if (eq == std::string::npos || eq == 0) {
-        throw_error(errc::invalid_argument,
-                    "--set expects NAME=VALUE (for example --set DATASET_MOUNT_READ_BLOCK_SIZE=4MB), "
-                    "got '" + redact_text(assignment) + "'");
+        throw_error(
+            errc::invalid_argument,
+            "--set expects NAME=VALUE (for example --set DATASET_MOUNT_READ_BLOCK_SIZE=4MB), "
+            "got '" +
+                redact_text(assignment) + "'");
       }
       opts.config.set(assignment.substr(0, eq), assignment.substr(eq + 1));
     }
@@ -83,11 +86,14 @@ int run(int argc, char** argv) {
                  "workspace file (YAML/JSON) with datastores, data assets and accounts");
   app.add_option("--set", options.set_values,
                  "override a setting: --set NAME=VALUE (names as the environment variables)");
-  app.add_option("--log-level", options.log_level, "trace, debug, info, warn (default), error, off");
-  app.add_flag("-v,--verbose", options.verbose, "log every request (trace level), secrets redacted");
+  app.add_option("--log-level", options.log_level,
+                 "trace, debug, info, warn (default), error, off");
+  app.add_flag("-v,--verbose", options.verbose,
+               "log every request (trace level), secrets redacted");
   app.add_flag("-q,--quiet", options.quiet, "no progress and no log lines below error");
-  app.add_flag("--metrics", options.print_metrics,
-               "print the metrics (requests, bytes, retries, cache hits) as JSON to stderr at exit");
+  app.add_flag(
+      "--metrics", options.print_metrics,
+      "print the metrics (requests, bytes, retries, cache hits) as JSON to stderr at exit");
   app.add_option("--io-threads", options.io_threads, "network I/O threads (default min(2, cores))");
   app.add_option("--preset", options.preset,
                  "reader settings for a scenario: large-sequential, large-parallel, "
@@ -127,4 +133,6 @@ int run(int argc, char** argv) {
 
 }  // namespace dataport::cli
 
-int main(int argc, char** argv) { return dataport::cli::run(argc, argv); }
+int main(int argc, char** argv) {
+  return dataport::cli::run(argc, argv);
+}

@@ -13,9 +13,7 @@
 namespace dataport::cli {
 
 nlohmann::json to_json(const object_info& info) {
-  nlohmann::json out{{"path", info.path},
-                     {"size", info.size},
-                     {"is_directory", info.is_directory}};
+  nlohmann::json out{{"path", info.path}, {"size", info.size}, {"is_directory", info.is_directory}};
   if (!info.etag.empty()) out["etag"] = info.etag;
   if (info.last_modified) out["last_modified"] = format_time(info.last_modified);
   if (!info.content_md5.empty()) out["content_md5"] = info.content_md5;
@@ -62,7 +60,8 @@ void write_stdout(const void* data, std::size_t size) {
     const ssize_t n = ::write(STDOUT_FILENO, p, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw_error(errc::io, fmt::format("cannot write to standard output: {}", std::strerror(errno)));
+      throw_error(errc::io,
+                  fmt::format("cannot write to standard output: {}", std::strerror(errno)));
     }
     p += n;
     size -= static_cast<std::size_t>(n);

@@ -13,7 +13,9 @@
 namespace dataport::cli {
 namespace {
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() {
+  return ::isatty(STDERR_FILENO) == 1;
+}
 
 progress_mode effective(progress_mode mode, bool quiet) {
   if (quiet) return progress_mode::none;
@@ -57,10 +59,14 @@ void print_bar(const transfer_progress& p) {
 }
 
 void print_json(const transfer_progress& p) {
-  nlohmann::json j{{"event", "progress"},         {"files_known", p.files_known},
-                   {"listing_done", p.listing_done}, {"files_done", p.files_done},
-                   {"files_failed", p.files_failed}, {"files_skipped", p.files_skipped},
-                   {"bytes_known", p.bytes_known},   {"bytes_done", p.bytes_done},
+  nlohmann::json j{{"event", "progress"},
+                   {"files_known", p.files_known},
+                   {"listing_done", p.listing_done},
+                   {"files_done", p.files_done},
+                   {"files_failed", p.files_failed},
+                   {"files_skipped", p.files_skipped},
+                   {"bytes_known", p.bytes_known},
+                   {"bytes_done", p.bytes_done},
                    {"elapsed_ms", p.elapsed.count()}};
   const std::string line = j.dump() + "\n";
   std::fwrite(line.data(), 1, line.size(), stderr);
@@ -78,11 +84,15 @@ progress_mode parse_progress_mode(const std::string& text) {
               fmt::format("--progress '{}' is not a mode: use auto, bar, json or none", text));
 }
 
-std::function<void(const transfer_progress&)> make_progress_printer(progress_mode mode, bool quiet) {
+std::function<void(const transfer_progress&)> make_progress_printer(progress_mode mode,
+                                                                    bool quiet) {
   switch (effective(mode, quiet)) {
-    case progress_mode::bar: return print_bar;
-    case progress_mode::json: return print_json;
-    default: return {};
+    case progress_mode::bar:
+      return print_bar;
+    case progress_mode::json:
+      return print_json;
+    default:
+      return {};
   }
 }
 

@@ -96,11 +96,13 @@ std::string filesystem::store_path_of(const std::string& rel) const {
   return rel.empty() ? prefix : prefix + "/" + rel;
 }
 
-struct stat filesystem::make_stat(fuse_ino_t ino, bool dir, std::uint64_t size,
-                                  std::optional<std::chrono::system_clock::time_point> mtime) const {
+struct stat filesystem::make_stat(
+    fuse_ino_t ino, bool dir, std::uint64_t size,
+    std::optional<std::chrono::system_clock::time_point> mtime) const {
   struct stat st {};
   st.st_ino = ino;
-  st.st_mode = dir ? (S_IFDIR | (read_write ? 0755 : 0555)) : (S_IFREG | (read_write ? 0644 : 0444));
+  st.st_mode =
+      dir ? (S_IFDIR | (read_write ? 0755 : 0555)) : (S_IFREG | (read_write ? 0644 : 0444));
   st.st_nlink = dir ? 2 : 1;
   st.st_size = static_cast<off_t>(size);
   st.st_blocks = static_cast<blkcnt_t>((size + 511) / 512);
@@ -108,7 +110,8 @@ struct stat filesystem::make_stat(fuse_ino_t ino, bool dir, std::uint64_t size,
   st.st_uid = uid;
   st.st_gid = gid;
   if (mtime) {
-    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(mtime->time_since_epoch()).count();
+    const auto ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(mtime->time_since_epoch()).count();
     st.st_mtim.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
     st.st_mtim.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     st.st_ctim = st.st_mtim;
@@ -154,21 +157,36 @@ void filesystem::invalidate(const std::string& rel) {
   }
 }
 
-int filesystem::errno_of(std::exception_ptr failure, const std::string& rel, std::string_view what) {
+int filesystem::errno_of(std::exception_ptr failure, const std::string& rel,
+                         std::string_view what) {
   int code = EIO;
   std::string message;
   try {
     std::rethrow_exception(failure);
   } catch (const error& e) {
     switch (e.code()) {
-      case errc::not_found: code = ENOENT; break;
-      case errc::changed: code = ESTALE; break;
+      case errc::not_found:
+        code = ENOENT;
+        break;
+      case errc::changed:
+        code = ESTALE;
+        break;
       case errc::permission_denied:
-      case errc::authentication_failed: code = EACCES; break;
-      case errc::already_exists: code = EEXIST; break;
-      case errc::no_space: code = ENOSPC; break;
-      case errc::unsupported: code = ENOTSUP; break;
-      default: code = EIO; break;
+      case errc::authentication_failed:
+        code = EACCES;
+        break;
+      case errc::already_exists:
+        code = EEXIST;
+        break;
+      case errc::no_space:
+        code = ENOSPC;
+        break;
+      case errc::unsupported:
+        code = ENOTSUP;
+        break;
+      default:
+        code = EIO;
+        break;
     }
     message = e.what();
   } catch (const std::exception& e) {
@@ -192,7 +210,8 @@ void filesystem::upload(const std::string& rel, staged_file& file) {
   // Caller holds file.mutex. Blocks go up in parallel; the commit makes them the blob at once, so
   // a failure anywhere leaves the remote object as it was.
   struct stat local {};
-  if (::fstat(file.fd, &local) != 0) throw_error(errc::io, "cannot stat the staging file " + file.staging_path);
+  if (::fstat(file.fd, &local) != 0)
+    throw_error(errc::io, "cannot stat the staging file " + file.staging_path);
   const auto size = static_cast<std::uint64_t>(local.st_size);
   const std::string target = store_path_of(rel);
   const std::uint64_t block = std::max<std::uint64_t>(ctx->config().chunk_size, 1 << 20);
@@ -200,7 +219,8 @@ void filesystem::upload(const std::string& rel, staged_file& file) {
     std::vector<std::byte> data(length);
     std::size_t done = 0;
     while (done < length) {
-      const ssize_t n = ::pread(file.fd, data.data() + done, length - done, static_cast<off_t>(offset + done));
+      const ssize_t n =
+          ::pread(file.fd, data.data() + done, length - done, static_cast<off_t>(offset + done));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) throw_error(errc::io, "cannot read the staging file " + file.staging_path);
       done += static_cast<std::size_t>(n);
@@ -221,7 +241,9 @@ void filesystem::upload(const std::string& rel, staged_file& file) {
         buffers.push_back(read_part(offset, length));
         ids.push_back(fmt::format("dataport-mount-{:010}", ids.size()));
         running.push_back(boost::asio::co_spawn(
-            ctx->io(), store->stage_block(target, ids.back(), std::span<const std::byte>(buffers.back()), std::string()),
+            ctx->io(),
+            store->stage_block(target, ids.back(), std::span<const std::byte>(buffers.back()),
+                               std::string()),
             boost::asio::use_future));
         offset += length;
       }

@@ -59,9 +59,9 @@ struct staged_file {
 };
 
 struct file_handle {
-  std::string path;                        ///< path inside the mount
-  std::shared_ptr<readable_file> reader;   ///< remote version (read-only opens)
-  std::shared_ptr<staged_file> staged;     ///< local copy (rw opens and files written here)
+  std::string path;                       ///< path inside the mount
+  std::shared_ptr<readable_file> reader;  ///< remote version (read-only opens)
+  std::shared_ptr<staged_file> staged;    ///< local copy (rw opens and files written here)
 };
 
 struct dir_handle {
@@ -78,18 +78,18 @@ struct filesystem {
   std::shared_ptr<object_store> store;
   std::shared_ptr<reader_services> services;
   std::string store_id;
-  std::string prefix;         ///< store path of the mount root ("" = container root)
-  bool single_file = false;   ///< the URI named one file: the root holds just that file
+  std::string prefix;        ///< store path of the mount root ("" = container root)
+  bool single_file = false;  ///< the URI named one file: the root holds just that file
   std::string single_name;
   bool read_write = false;
   uid_t uid = 0;
   gid_t gid = 0;
   double ttl_seconds = 86400;
   std::string staging_dir;
-  std::string source;         ///< redacted description for logs
+  std::string source;  ///< redacted description for logs
   inode_table inodes;
 
-  std::mutex mutex;  // guards the maps below
+  std::mutex mutex;                                        // guards the maps below
   std::unordered_map<std::string, std::string> last_etag;  ///< path → ETag of the last open
   std::unordered_set<std::string> logged;
   std::unordered_map<std::string, std::shared_ptr<staged_file>> staged;
@@ -118,6 +118,8 @@ std::string parent_path(const std::string& rel);
 const fuse_lowlevel_ops& operations(bool read_write);
 void add_write_operations(fuse_lowlevel_ops& ops);
 
-inline filesystem& fs_of(fuse_req_t req) { return *static_cast<filesystem*>(fuse_req_userdata(req)); }
+inline filesystem& fs_of(fuse_req_t req) {
+  return *static_cast<filesystem*>(fuse_req_userdata(req));
+}
 
 }  // namespace dataport::fuse_adapter

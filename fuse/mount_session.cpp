@@ -47,18 +47,24 @@ mount_session::~mount_session() {
   }
 }
 
-bool mount_session::running() const noexcept { return impl_->running; }
-const std::string& mount_session::mountpoint() const noexcept { return impl_->mountpoint; }
+bool mount_session::running() const noexcept {
+  return impl_->running;
+}
+const std::string& mount_session::mountpoint() const noexcept {
+  return impl_->mountpoint;
+}
 
 void unmount_path(const std::string& mountpoint) {
   if (::geteuid() == 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) == 0) return;
   const pid_t child = ::fork();
   if (child == 0) {
-    ::execlp("fusermount3", "fusermount3", "-u", "-z", mountpoint.c_str(), static_cast<char*>(nullptr));
+    ::execlp("fusermount3", "fusermount3", "-u", "-z", mountpoint.c_str(),
+             static_cast<char*>(nullptr));
     ::_exit(127);
   }
   int status = 0;
-  if (child < 0 || ::waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  if (child < 0 || ::waitpid(child, &status, 0) < 0 || !WIFEXITED(status) ||
+      WEXITSTATUS(status) != 0) {
     throw_error(errc::io, fmt::format("cannot unmount '{}': is it a mount (see `mount | grep {}`)?",
                                       mountpoint, mountpoint));
   }
@@ -67,26 +73,31 @@ void unmount_path(const std::string& mountpoint) {
 namespace {
 
 std::string default_cache_root() {
-  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/dataport";
-  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/dataport";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/dataport";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/dataport";
   return "/tmp/dataport-cache";
 }
 
 void check_mountpoint(const std::string& mountpoint) {
   std::error_code ec;
   if (!stdfs::exists(mountpoint, ec)) {
-    throw_error(errc::invalid_argument,
-                fmt::format("mountpoint '{}' does not exist: create an empty folder first (mkdir -p {})",
-                            mountpoint, mountpoint));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("mountpoint '{}' does not exist: create an empty folder first (mkdir -p {})",
+                    mountpoint, mountpoint));
   }
   if (!stdfs::is_directory(mountpoint, ec)) {
-    throw_error(errc::invalid_argument, fmt::format("mountpoint '{}' is not a folder: name an empty folder", mountpoint));
+    throw_error(errc::invalid_argument,
+                fmt::format("mountpoint '{}' is not a folder: name an empty folder", mountpoint));
   }
   if (!stdfs::is_empty(mountpoint, ec) || ec) {
-    throw_error(errc::invalid_argument,
-                fmt::format("mountpoint '{}' is not empty (or not readable): mount on an empty folder, or "
-                            "unmount what is mounted there (dataport unmount {})",
-                            mountpoint, mountpoint));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("mountpoint '{}' is not empty (or not readable): mount on an empty folder, or "
+                    "unmount what is mounted there (dataport unmount {})",
+                    mountpoint, mountpoint));
   }
 }
 
@@ -99,7 +110,8 @@ void mount_session::start(context& ctx, std::string_view uri, const std::string&
 
 void mount_session::start(context& ctx, const location& where, const std::string& mountpoint_in,
                           mount_options options) {
-  if (impl_->loop.joinable()) throw_error(errc::invalid_argument, "this mount session is already started");
+  if (impl_->loop.joinable())
+    throw_error(errc::invalid_argument, "this mount session is already started");
   const std::string mountpoint = stdfs::absolute(mountpoint_in).lexically_normal().string();
   check_mountpoint(mountpoint);
 
@@ -108,8 +120,9 @@ void mount_session::start(context& ctx, const location& where, const std::string
   fs->read_write = options.read_write;
   fs->uid = ::getuid();
   fs->gid = ::getgid();
-  fs->source = where.source_uri.empty() ? redact_url(where.service_url + "/" + where.container + "/" + where.path)
-                                        : redact_url(where.source_uri);
+  fs->source = where.source_uri.empty()
+                   ? redact_url(where.service_url + "/" + where.container + "/" + where.path)
+                   : redact_url(where.source_uri);
   if (options.read_write && where.backend == backend_kind::https) {
     throw_error(errc::unsupported, "https locations are read only: mount without --rw");
   }
@@ -120,7 +133,8 @@ void mount_session::start(context& ctx, const location& where, const std::string
   if (!options.cache_dir.empty()) config.cache_dir = options.cache_dir;
   if (config.cache_dir.empty()) config.cache_dir = default_cache_root();
   if (config.attribute_cache_ttl) {
-    fs->ttl_seconds = std::max(0.0, static_cast<double>(config.attribute_cache_ttl->count()) / 1000.0);
+    fs->ttl_seconds =
+        std::max(0.0, static_cast<double>(config.attribute_cache_ttl->count()) / 1000.0);
   }
   fs->store = ctx.open_store(where);
   fs->store_id = fs->store->describe();
@@ -142,7 +156,8 @@ void mount_session::start(context& ctx, const location& where, const std::string
         fs->single_file = true;
         fs->single_name = stdfs::path(root).filename().string();
         if (!fuse_adapter::valid_name(fs->single_name)) {
-          throw_error(errc::invalid_argument, "the file name '" + fs->single_name + "' cannot be shown in a mount");
+          throw_error(errc::invalid_argument,
+                      "the file name '" + fs->single_name + "' cannot be shown in a mount");
         }
       }
     }
@@ -164,15 +179,18 @@ void mount_session::start(context& ctx, const location& where, const std::string
     }
   }
 
-  fs->staging_dir = (stdfs::path(config.cache_dir) / "staging" / fmt::format("mount-{}", ::getpid())).string();
+  fs->staging_dir =
+      (stdfs::path(config.cache_dir) / "staging" / fmt::format("mount-{}", ::getpid())).string();
   if (options.read_write) {
     std::error_code ec;
     stdfs::create_directories(fs->staging_dir, ec);
-    if (ec) throw_error(errc::io, fmt::format("cannot create the staging folder {}: {}; pass --cache-dir", fs->staging_dir, ec.message()));
+    if (ec)
+      throw_error(errc::io, fmt::format("cannot create the staging folder {}: {}; pass --cache-dir",
+                                        fs->staging_dir, ec.message()));
   }
 
-  std::string mount_opts = fmt::format("fsname=dataport,subtype=dataport,nodev,nosuid,default_permissions,max_read={}",
-                                       1u << 20);
+  std::string mount_opts = fmt::format(
+      "fsname=dataport,subtype=dataport,nodev,nosuid,default_permissions,max_read={}", 1u << 20);
   if (!options.read_write) mount_opts += ",ro";
   if (options.allow_other) mount_opts += ",allow_other";
   for (const auto& extra : options.fuse_options) mount_opts += "," + extra;
@@ -184,12 +202,15 @@ void mount_session::start(context& ctx, const location& where, const std::string
   fuse_session* session = fuse_session_new(&args, &ops, sizeof(ops), fs.get());
   fuse_opt_free_args(&args);
   if (!session) {
-    throw_error(errc::invalid_argument, fmt::format("libfuse refused the mount options '{}': check -o", mount_opts));
+    throw_error(errc::invalid_argument,
+                fmt::format("libfuse refused the mount options '{}': check -o", mount_opts));
   }
   if (fuse_session_mount(session, mountpoint.c_str()) != 0) {
     fuse_session_destroy(session);
-    throw_error(errc::io, fmt::format("cannot mount on '{}': is /dev/fuse available and are you allowed to "
-                                      "mount (root, or fusermount3 installed)?", mountpoint));
+    throw_error(errc::io,
+                fmt::format("cannot mount on '{}': is /dev/fuse available and are you allowed to "
+                            "mount (root, or fusermount3 installed)?",
+                            mountpoint));
   }
   impl_->fs = std::move(fs);
   impl_->session = session;
@@ -251,7 +272,8 @@ std::vector<pending_upload> mount_session::wait() {
       done->set_value();
     }).detach();
     if (finished.wait_for(impl_->unmount_timeout) != std::future_status::ready) {
-      log::error("mount", "pending uploads did not finish within DATASET_UNMOUNT_TIMEOUT_SECONDS={}s",
+      log::error("mount",
+                 "pending uploads did not finish within DATASET_UNMOUNT_TIMEOUT_SECONDS={}s",
                  impl_->unmount_timeout.count());
       impl_->fs.release();  // the upload thread still uses it; leaking beats a crash at exit
     }

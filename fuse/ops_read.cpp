@@ -184,7 +184,8 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
     if (auto staged = handle.staged ? handle.staged : fs.staged_of(handle.path)) {
       std::lock_guard lock(staged->mutex);
       while (done < size) {
-        const ssize_t n = ::pread(staged->fd, buffer.data() + done, size - done, offset + static_cast<off_t>(done));
+        const ssize_t n = ::pread(staged->fd, buffer.data() + done, size - done,
+                                  offset + static_cast<off_t>(done));
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return (void)fuse_reply_err(req, errno);
         if (n == 0) break;
@@ -192,8 +193,8 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
       }
     } else {
       while (done < size) {
-        const std::size_t n = handle.reader->read_at_blocking(static_cast<std::uint64_t>(offset) + done,
-                                                              std::span(buffer).subspan(done));
+        const std::size_t n = handle.reader->read_at_blocking(
+            static_cast<std::uint64_t>(offset) + done, std::span(buffer).subspan(done));
         if (n == 0) break;
         done += n;
       }
@@ -215,9 +216,9 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
 }
 
 void op_init(void*, fuse_conn_info* conn) {
-  conn->max_read = 1u << 20;        // must match the max_read mount option
-  conn->max_write = 1u << 20;       // also raises max_pages, so reads of 1 MiB come in one request
-  conn->max_readahead = 4u << 20;   // the reader's own prefetcher does the rest
+  conn->max_read = 1u << 20;       // must match the max_read mount option
+  conn->max_write = 1u << 20;      // also raises max_pages, so reads of 1 MiB come in one request
+  conn->max_readahead = 4u << 20;  // the reader's own prefetcher does the rest
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
@@ -234,7 +235,8 @@ void op_open_read(fuse_req_t req, const std::string& rel, fuse_file_info* fi) {
   try {
     const std::string path = fs.store_path_of(rel);
     std::optional<object_info> known;
-    if (auto cached = fs.services->attributes().get(fs.store_id, path); cached && *cached) known = **cached;
+    if (auto cached = fs.services->attributes().get(fs.store_id, path); cached && *cached)
+      known = **cached;
     if (!known) known = fs.ctx->run(fs.services->attributes().stat(*fs.store, path));
     if (known->is_directory) return (void)fuse_reply_err(req, EISDIR);
     auto handle = std::make_unique<file_handle>();

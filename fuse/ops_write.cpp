@@ -25,7 +25,9 @@ std::shared_ptr<staged_file> stage(filesystem& fs, const std::string& rel, bool 
   auto file = std::make_shared<staged_file>();
   std::string name = fs.staging_dir + "/upload-XXXXXX";
   file->fd = ::mkstemp(name.data());
-  if (file->fd < 0) throw_error(errc::io, "cannot create a staging file in " + fs.staging_dir + ": check the cache folder (--cache-dir)");
+  if (file->fd < 0)
+    throw_error(errc::io, "cannot create a staging file in " + fs.staging_dir +
+                              ": check the cache folder (--cache-dir)");
   file->staging_path = name;
   if (fill) {
     try {
@@ -34,7 +36,8 @@ std::shared_ptr<staged_file> stage(filesystem& fs, const std::string& rel, bool 
       for (std::uint64_t offset = 0;;) {
         const std::size_t n = reader->read_at_blocking(offset, chunk);
         if (n == 0) break;
-        if (::pwrite(file->fd, chunk.data(), n, static_cast<off_t>(offset)) != static_cast<ssize_t>(n)) {
+        if (::pwrite(file->fd, chunk.data(), n, static_cast<off_t>(offset)) !=
+            static_cast<ssize_t>(n)) {
           throw_error(errc::no_space, "cannot write the staging file " + name);
         }
         offset += n;
@@ -53,7 +56,8 @@ std::shared_ptr<staged_file> stage(filesystem& fs, const std::string& rel, bool 
 }
 
 /// Drops the staged copy of `rel` when nobody has it open and everything is uploaded.
-void drop_if_idle(filesystem& fs, const std::string& rel, const std::shared_ptr<staged_file>& file) {
+void drop_if_idle(filesystem& fs, const std::string& rel,
+                  const std::shared_ptr<staged_file>& file) {
   std::lock_guard lock(fs.mutex);
   if (file->open_count != 0 || file->dirty) return;
   auto it = fs.staged.find(rel);
@@ -89,7 +93,8 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse
     auto file = stage(fs, rel, false);
     {
       std::lock_guard lock(file->mutex);
-      if (::ftruncate(file->fd, 0) != 0) throw_error(errc::io, "cannot truncate " + file->staging_path);
+      if (::ftruncate(file->fd, 0) != 0)
+        throw_error(errc::io, "cannot truncate " + file->staging_path);
       file->dirty = true;
       ++file->open_count;
     }
@@ -104,13 +109,15 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse
   }
 }
 
-void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset, fuse_file_info* fi) {
+void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset,
+              fuse_file_info* fi) {
   auto& handle = *reinterpret_cast<file_handle*>(fi->fh);
   if (!handle.staged) return (void)fuse_reply_err(req, EBADF);
   std::lock_guard lock(handle.staged->mutex);
   std::size_t done = 0;
   while (done < size) {
-    const ssize_t n = ::pwrite(handle.staged->fd, data + done, size - done, offset + static_cast<off_t>(done));
+    const ssize_t n =
+        ::pwrite(handle.staged->fd, data + done, size - done, offset + static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return (void)fuse_reply_err(req, errno);
     done += static_cast<std::size_t>(n);
@@ -137,7 +144,9 @@ void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   fuse_reply_err(req, handle.staged ? upload_if_dirty(fs_of(req), handle.path, *handle.staged) : 0);
 }
 
-void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) { op_flush(req, 0, fi); }
+void op_fsync(fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) {
+  op_flush(req, 0, fi);
+}
 
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   auto& fs = fs_of(req);
@@ -150,12 +159,14 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
       bool upload_now = false;
       {
         std::lock_guard lock(file->mutex);
-        if (::ftruncate(file->fd, attr->st_size) != 0) throw_error(errc::io, "cannot truncate " + file->staging_path);
+        if (::ftruncate(file->fd, attr->st_size) != 0)
+          throw_error(errc::io, "cannot truncate " + file->staging_path);
         file->dirty = true;
         upload_now = file->open_count == 0;
       }
       if (upload_now) {
-        if (const int failed = upload_if_dirty(fs, *rel, *file)) return (void)fuse_reply_err(req, failed);
+        if (const int failed = upload_if_dirty(fs, *rel, *file))
+          return (void)fuse_reply_err(req, failed);
         drop_if_idle(fs, *rel, file);
       }
     }
@@ -188,8 +199,10 @@ void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
 bool has_children(filesystem& fs, const std::string& rel) {
   {
     std::lock_guard lock(fs.mutex);
-    for (const auto& [path, file] : fs.staged) if (parent_path(path) == rel) return true;
-    for (const auto& local : fs.local_dirs) if (parent_path(local) == rel) return true;
+    for (const auto& [path, file] : fs.staged)
+      if (parent_path(path) == rel) return true;
+    for (const auto& local : fs.local_dirs)
+      if (parent_path(local) == rel) return true;
   }
   list_options options;
   options.prefix = fs.store_path_of(rel);
@@ -265,7 +278,8 @@ void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t n
     if (!st) return (void)fuse_reply_err(req, ENOENT);
     // Folders are not renamed server-side: EXDEV makes mv(1) fall back to copy and delete.
     if (S_ISDIR(st->st_mode)) return (void)fuse_reply_err(req, EXDEV);
-    if ((flags & RENAME_NOREPLACE) && fs.attributes(to, 0)) return (void)fuse_reply_err(req, EEXIST);
+    if ((flags & RENAME_NOREPLACE) && fs.attributes(to, 0))
+      return (void)fuse_reply_err(req, EEXIST);
     const bool was_staged = fs.staged_of(from) != nullptr;
     auto file = stage(fs, from, true);
     {
@@ -314,7 +328,8 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     {
       std::lock_guard lock(file->mutex);
       if (fi->flags & O_TRUNC) {
-        if (::ftruncate(file->fd, 0) != 0) throw_error(errc::io, "cannot truncate " + file->staging_path);
+        if (::ftruncate(file->fd, 0) != 0)
+          throw_error(errc::io, "cannot truncate " + file->staging_path);
         file->dirty = true;
       }
       ++file->open_count;

@@ -50,7 +50,9 @@ int serve(mount_session& session) {
   return left.empty() ? 0 : 1;
 }
 
-int exit_code_of(const error& e) { return e.code() == errc::invalid_argument ? 2 : 1; }
+int exit_code_of(const error& e) {
+  return e.code() == errc::invalid_argument ? 2 : 1;
+}
 
 void write_all(int fd, const std::string& text) {
   std::size_t done = 0;

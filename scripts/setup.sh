@@ -22,6 +22,8 @@ if command -v node >/dev/null && command -v npm >/dev/null; then
   tmp=(); for p in "${missing[@]}"; do [[ "$p" == nodejs || "$p" == npm ]] || tmp+=("$p"); done
   missing=("${tmp[@]+"${tmp[@]}"}")
 fi
+# The Rust example needs cargo: rustup's if the machine has it, else Debian's.
+command -v cargo >/dev/null || missing+=(cargo)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
   sudo_cmd=(); [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)

@@ -32,11 +32,11 @@
 #include <stdint.h>
 
 #if defined(_WIN32)
-#  define DATAPORT_API __declspec(dllimport)
+#define DATAPORT_API __declspec(dllimport)
 #elif defined(__GNUC__)
-#  define DATAPORT_API __attribute__((visibility("default")))
+#define DATAPORT_API __attribute__((visibility("default")))
 #else
-#  define DATAPORT_API
+#define DATAPORT_API
 #endif
 
 #ifdef __cplusplus
@@ -56,11 +56,11 @@ DATAPORT_API const char* dataport_version(void);
 /* ---- status codes (pinned; equal to dataport::errc) --------------------------------------- */
 typedef int dataport_status;
 #define DATAPORT_OK 0
-#define DATAPORT_E_INVALID_ARGUMENT 1      /* bad URI, option, JSON, NULL handle, closed handle */
+#define DATAPORT_E_INVALID_ARGUMENT 1 /* bad URI, option, JSON, NULL handle, closed handle */
 #define DATAPORT_E_NOT_FOUND 2
 #define DATAPORT_E_PERMISSION_DENIED 3
 #define DATAPORT_E_AUTHENTICATION_FAILED 4
-#define DATAPORT_E_CHANGED 5               /* the object changed while a reader had it open */
+#define DATAPORT_E_CHANGED 5 /* the object changed while a reader had it open */
 #define DATAPORT_E_ALREADY_EXISTS 6
 #define DATAPORT_E_TRANSIENT_EXHAUSTED 7
 #define DATAPORT_E_TIMEOUT 8
@@ -139,8 +139,7 @@ DATAPORT_API dataport_status dataport_reader_open(dataport_context* context, con
  *  the end of the file and 0 at or past it (not an error). Blocks. Thread-safe. `buffer` may be
  *  NULL only when `length` is 0. Must not be called from a progress callback. */
 DATAPORT_API dataport_status dataport_reader_read_at(dataport_reader* reader, uint64_t offset,
-                                                     void* buffer, size_t length,
-                                                     size_t* out_read);
+                                                     void* buffer, size_t length, size_t* out_read);
 
 /** The file's size in bytes (of the pinned version). */
 DATAPORT_API dataport_status dataport_reader_size(dataport_reader* reader, uint64_t* out_size);
@@ -158,14 +157,14 @@ DATAPORT_API void dataport_reader_shutdown(dataport_reader* reader);
 
 /** Progress of a copy, passed to the callback. Bytes are bytes written to the destination. */
 typedef struct dataport_progress {
-  uint64_t files_known;   /* files listed so far */
+  uint64_t files_known; /* files listed so far */
   uint64_t files_done;
   uint64_t files_failed;
   uint64_t files_skipped;
-  uint64_t bytes_known;   /* bytes of the files listed so far */
+  uint64_t bytes_known; /* bytes of the files listed so far */
   uint64_t bytes_done;
   uint64_t elapsed_ms;
-  int listing_done;       /* 1 when files_known is final */
+  int listing_done; /* 1 when files_known is final */
 } dataport_progress;
 
 /** Progress callback: called about every progress_interval_ms and once at the end, on a library

@@ -37,10 +37,16 @@ int main(int argc, char** argv) {
   if (status != DATAPORT_OK) return report("dataport_context_create", status);
 
   status = dataport_list_open(context, argv[1], "{\"recursive\": false}", &list);
-  if (status != DATAPORT_OK) { report("dataport_list_open", status); goto done; }
+  if (status != DATAPORT_OK) {
+    report("dataport_list_open", status);
+    goto done;
+  }
   for (;;) {
     status = dataport_list_next(list, &entry);
-    if (status != DATAPORT_OK) { report("dataport_list_next", status); goto done; }
+    if (status != DATAPORT_OK) {
+      report("dataport_list_next", status);
+      goto done;
+    }
     if (entry == NULL) break;
     printf("%s\n", entry);
     dataport_free_string(entry);
@@ -49,12 +55,21 @@ int main(int argc, char** argv) {
   printf("entries: %lu\n", entries);
 
   status = dataport_reader_open(context, argv[2], &reader);
-  if (status != DATAPORT_OK) { report("dataport_reader_open", status); goto done; }
+  if (status != DATAPORT_OK) {
+    report("dataport_reader_open", status);
+    goto done;
+  }
   status = dataport_reader_size(reader, &size);
-  if (status != DATAPORT_OK) { report("dataport_reader_size", status); goto done; }
+  if (status != DATAPORT_OK) {
+    report("dataport_reader_size", status);
+    goto done;
+  }
   for (;;) {
     status = dataport_reader_read_at(reader, offset, buffer, sizeof buffer, &got);
-    if (status != DATAPORT_OK) { report("dataport_reader_read_at", status); goto done; }
+    if (status != DATAPORT_OK) {
+      report("dataport_reader_read_at", status);
+      goto done;
+    }
     if (got == 0) break;
     for (i = 0; i < got; ++i) {
       hash ^= buffer[i];

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(hash));
     return offset == file->size() ? 0 : 1;
   } catch (const dataport::error& e) {
-    std::fprintf(stderr, "error (%s): %s\n", std::string(dataport::to_string(e.code())).c_str(), e.what());
+    std::fprintf(stderr, "error (%s): %s\n", std::string(dataport::to_string(e.code())).c_str(),
+                 e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

@@ -35,13 +35,16 @@ int main(int argc, char** argv) {
     }
   }
   if (count != 2) {
-    std::fprintf(stderr, "usage: dataport-mount URI MOUNTPOINT [--rw] [--foreground] [--allow-other] "
-                         "[--cache-dir D] [-o opts]\n");
+    std::fprintf(stderr,
+                 "usage: dataport-mount URI MOUNTPOINT [--rw] [--foreground] [--allow-other] "
+                 "[--cache-dir D] [-o opts]\n");
     return 2;
   }
   std::unique_ptr<dataport::context> ctx;
-  return dataport::run_mount([&ctx]() -> dataport::context& {
-    ctx = std::make_unique<dataport::context>();
-    return *ctx;
-  }, positional[0], positional[1], options, foreground);
+  return dataport::run_mount(
+      [&ctx]() -> dataport::context& {
+        ctx = std::make_unique<dataport::context>();
+        return *ctx;
+      },
+      positional[0], positional[1], options, foreground);
 }

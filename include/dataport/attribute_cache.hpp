@@ -33,7 +33,8 @@ class attribute_cache {
                            std::size_t max_entries = 1'000'000, clock_function clock = {});
 
   /// A cached lookup: nullopt when unknown or expired; an inner nullopt for a cached "not found".
-  std::optional<std::optional<object_info>> get(const std::string& store_id, const std::string& path);
+  std::optional<std::optional<object_info>> get(const std::string& store_id,
+                                                const std::string& path);
   void put(const std::string& store_id, const std::string& path, const object_info& info);
   void put_not_found(const std::string& store_id, const std::string& path);
   void invalidate(const std::string& store_id, const std::string& path);

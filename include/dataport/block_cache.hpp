@@ -30,8 +30,8 @@ class metrics;
 using block_data = std::shared_ptr<const std::vector<std::byte>>;
 
 struct block_key {
-  std::string object_id;    ///< store identity + "\n" + path (see readable_file)
-  std::string etag;         ///< the version the bytes belong to
+  std::string object_id;  ///< store identity + "\n" + path (see readable_file)
+  std::string etag;       ///< the version the bytes belong to
   std::uint64_t block_index = 0;
 
   bool operator==(const block_key&) const = default;

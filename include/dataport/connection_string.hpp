@@ -1,4 +1,5 @@
-// dataport::connection_string — the Azure Storage connection string (AZURE_STORAGE_CONNECTION_STRING).
+// dataport::connection_string — the Azure Storage connection string
+// (AZURE_STORAGE_CONNECTION_STRING).
 //
 // Accepted keys (case-insensitive, separated by ';', values may contain '='):
 //   DefaultEndpointsProtocol=https|http   AccountName=<name>   AccountKey=<base64>
@@ -23,13 +24,13 @@
 namespace dataport {
 
 struct connection_string {
-  std::string protocol = "https";               ///< DefaultEndpointsProtocol
-  std::string account_name;                     ///< AccountName
-  std::string account_key;                      ///< SECRET: AccountKey
-  std::string blob_endpoint;                    ///< BlobEndpoint, without trailing '/'
+  std::string protocol = "https";                    ///< DefaultEndpointsProtocol
+  std::string account_name;                          ///< AccountName
+  std::string account_key;                           ///< SECRET: AccountKey
+  std::string blob_endpoint;                         ///< BlobEndpoint, without trailing '/'
   std::string endpoint_suffix = "core.windows.net";  ///< EndpointSuffix
-  std::string sas_token;                        ///< SECRET: SharedAccessSignature, without '?'
-  bool development_storage = false;             ///< UseDevelopmentStorage=true
+  std::string sas_token;                             ///< SECRET: SharedAccessSignature, without '?'
+  bool development_storage = false;                  ///< UseDevelopmentStorage=true
 
   /// BlobEndpoint when given, else <protocol>://<account>.blob.<suffix>.
   std::string blob_service_url() const;
@@ -42,7 +43,8 @@ struct connection_string {
 inline constexpr std::string_view development_account_name = "devstoreaccount1";
 inline constexpr std::string_view development_account_key =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
-inline constexpr std::string_view development_blob_endpoint = "http://127.0.0.1:10000/devstoreaccount1";
+inline constexpr std::string_view development_blob_endpoint =
+    "http://127.0.0.1:10000/devstoreaccount1";
 
 /// Parses a connection string. Throws dataport::error(invalid_argument) for a segment without
 /// '=', an unknown protocol, or a string with neither AccountName nor UseDevelopmentStorage.

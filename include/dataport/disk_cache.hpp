@@ -55,13 +55,13 @@ class metrics;
 struct settings;
 
 struct disk_cache_options {
-  std::filesystem::path root;                  ///< cache root (created 0700 when missing)
-  std::optional<std::int64_t> max_size;        ///< bytes; unset unlimited; negative = keep free
+  std::filesystem::path root;            ///< cache root (created 0700 when missing)
+  std::optional<std::int64_t> max_size;  ///< bytes; unset unlimited; negative = keep free
   std::uint64_t reserved_free_space = 150ull << 20;  ///< bytes of free disk never used
-  double prune_threshold = 1.0;                ///< fraction of max_size that starts a prune
-  double prune_target = 0.7;                   ///< fraction of max_size a prune goes down to
-  std::uint64_t max_queue_bytes = 512ull << 20;  ///< RAM held by queued block writes
-  unsigned write_threads = 2;                  ///< block writer threads (>= 1)
+  double prune_threshold = 1.0;                      ///< fraction of max_size that starts a prune
+  double prune_target = 0.7;                         ///< fraction of max_size a prune goes down to
+  std::uint64_t max_queue_bytes = 512ull << 20;      ///< RAM held by queued block writes
+  unsigned write_threads = 2;                        ///< block writer threads (>= 1)
   /// Free bytes of the file system holding `path` (default: statvfs f_bavail × f_frsize).
   /// Injectable so tests can simulate a full disk.
   std::function<std::uint64_t(const std::filesystem::path&)> free_space;

@@ -17,22 +17,22 @@ namespace dataport {
 /// Error categories. The numeric values are pinned: the C ABI exposes them as status codes.
 enum class errc : int {
   ok = 0,
-  invalid_argument = 1,      ///< bad URI, setting, option or file content; fix the input
-  not_found = 2,             ///< blob, container, datastore, asset or file does not exist
-  permission_denied = 3,     ///< 403: the credential is valid but not allowed
-  authentication_failed = 4, ///< 401/403 signature or token problems; check the credential
-  changed = 5,               ///< 412: the object changed (ETag mismatch) during a read
-  already_exists = 6,        ///< 409 or local destination conflict
-  transient_exhausted = 7,   ///< a retryable failure persisted past the retry budget
-  timeout = 8,               ///< connect or idle timeout
-  network = 9,               ///< connection refused/reset, DNS, TLS handshake
-  io = 10,                   ///< local file system error
-  unsupported = 11,          ///< operation not supported by this backend
-  cancelled = 12,            ///< cancelled by the caller
-  no_space = 13,             ///< local disk full or over budget
-  protocol = 14,             ///< malformed response from the server (XML, headers)
-  internal = 15,             ///< a bug in dataport
-  tls = 16,                  ///< certificate verification failed
+  invalid_argument = 1,       ///< bad URI, setting, option or file content; fix the input
+  not_found = 2,              ///< blob, container, datastore, asset or file does not exist
+  permission_denied = 3,      ///< 403: the credential is valid but not allowed
+  authentication_failed = 4,  ///< 401/403 signature or token problems; check the credential
+  changed = 5,                ///< 412: the object changed (ETag mismatch) during a read
+  already_exists = 6,         ///< 409 or local destination conflict
+  transient_exhausted = 7,    ///< a retryable failure persisted past the retry budget
+  timeout = 8,                ///< connect or idle timeout
+  network = 9,                ///< connection refused/reset, DNS, TLS handshake
+  io = 10,                    ///< local file system error
+  unsupported = 11,           ///< operation not supported by this backend
+  cancelled = 12,             ///< cancelled by the caller
+  no_space = 13,              ///< local disk full or over budget
+  protocol = 14,              ///< malformed response from the server (XML, headers)
+  internal = 15,              ///< a bug in dataport
+  tls = 16,                   ///< certificate verification failed
 };
 
 /// Short stable name of a category ("not_found", ...).

@@ -45,13 +45,15 @@ struct credential_config {
 
 struct location {
   backend_kind backend = backend_kind::local;
-  std::string service_url;  ///< e.g. https://acct.blob.core.windows.net, http://127.0.0.1:10000/devstoreaccount1
+  std::string service_url;  ///< e.g. https://acct.blob.core.windows.net,
+                            ///< http://127.0.0.1:10000/devstoreaccount1
   std::string account;      ///< storage account name (blob/dfs)
   std::string container;    ///< container or filesystem (blob/dfs)
-  std::string path;         ///< decoded path inside the container (no leading '/'); local: absolute path; https: URL path
+  std::string path;  ///< decoded path inside the container (no leading '/'); local: absolute path;
+                     ///< https: URL path
   credential_config credential;
-  std::string asset_type;   ///< uri_file / uri_folder / mltable when resolved from a data asset
-  std::string source_uri;   ///< the URI as given, secrets redacted
+  std::string asset_type;  ///< uri_file / uri_folder / mltable when resolved from a data asset
+  std::string source_uri;  ///< the URI as given, secrets redacted
 };
 
 /// The path to pass to the location's object_store. Stores are rooted at the container (blob,

@@ -16,15 +16,15 @@
 namespace dataport {
 
 enum class counter : unsigned {
-  requests,             ///< HTTP attempts sent
-  retries,              ///< attempts that were retries
-  throttled,            ///< 429/503 responses
-  http_errors,          ///< non-2xx final responses
-  transport_errors,     ///< connect/reset/timeout failures (per attempt)
-  bytes_received,       ///< HTTP body bytes received
-  bytes_sent,           ///< HTTP body bytes sent
-  connections_opened,   ///< new TCP/TLS connections
-  resumed_bodies,       ///< ranged bodies resumed after a cut
+  requests,            ///< HTTP attempts sent
+  retries,             ///< attempts that were retries
+  throttled,           ///< 429/503 responses
+  http_errors,         ///< non-2xx final responses
+  transport_errors,    ///< connect/reset/timeout failures (per attempt)
+  bytes_received,      ///< HTTP body bytes received
+  bytes_sent,          ///< HTTP body bytes sent
+  connections_opened,  ///< new TCP/TLS connections
+  resumed_bodies,      ///< ranged bodies resumed after a cut
   files_done,
   files_failed,
   files_skipped,
@@ -38,8 +38,9 @@ enum class counter : unsigned {
   disk_cache_writes_skipped,
   evictions,
   reader_bytes_returned,  ///< bytes returned by readable_file::read_at
-  whole_file_fallbacks,   ///< whole-file opens that streamed blocks because the file could not be cached
-  count_  ///< number of counters (not a counter)
+  whole_file_fallbacks,   ///< whole-file opens that streamed blocks because the file could not be
+                          ///< cached
+  count_                  ///< number of counters (not a counter)
 };
 
 std::string_view to_string(counter c) noexcept;

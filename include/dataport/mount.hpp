@@ -29,13 +29,13 @@ namespace dataport {
 class context;
 
 struct mount_options {
-  bool read_write = false;          ///< rw_mount: create/write/delete through the mount
-  bool allow_other = false;         ///< let other users in (needs user_allow_other for non-root)
-  std::optional<bool> block_mode;   ///< overrides DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
-  std::optional<preset> reader_preset;  ///< applied before block_mode / cache_dir
-  std::string cache_dir;            ///< overrides DATAPORT_CACHE_DIR (disk cache and staging)
+  bool read_write = false;         ///< rw_mount: create/write/delete through the mount
+  bool allow_other = false;        ///< let other users in (needs user_allow_other for non-root)
+  std::optional<bool> block_mode;  ///< overrides DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
+  std::optional<preset> reader_preset;    ///< applied before block_mode / cache_dir
+  std::string cache_dir;                  ///< overrides DATAPORT_CACHE_DIR (disk cache and staging)
   std::vector<std::string> fuse_options;  ///< extra -o options passed to libfuse
-  unsigned max_threads = 32;        ///< FUSE worker threads at most
+  unsigned max_threads = 32;              ///< FUSE worker threads at most
 };
 
 /// Files written through an rw mount that could not be uploaded by the end of the unmount.

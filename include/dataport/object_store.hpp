@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -24,19 +25,19 @@
 namespace dataport {
 
 struct object_info {
-  std::string path;          ///< relative to the store root; directories end without '/'
-  std::uint64_t size = 0;    ///< bytes (0 for directories)
-  std::string etag;          ///< opaque version tag, quoted as the server sent it; empty if none
+  std::string path;        ///< relative to the store root; directories end without '/'
+  std::uint64_t size = 0;  ///< bytes (0 for directories)
+  std::string etag;        ///< opaque version tag, quoted as the server sent it; empty if none
   std::optional<std::chrono::system_clock::time_point> last_modified;
-  std::string content_md5;   ///< base64 MD5 of the whole object when the server knows it
+  std::string content_md5;  ///< base64 MD5 of the whole object when the server knows it
   std::string content_type;
   bool is_directory = false;
 };
 
 struct list_options {
-  std::string prefix;        ///< folder to list (treated as a directory: "a/b" lists "a/b/…")
-  bool recursive = false;    ///< false: one level, sub-folders come back as directories
-  unsigned page_size = 5000; ///< entries per service page (blob maximum 5000)
+  std::string prefix;         ///< folder to list (treated as a directory: "a/b" lists "a/b/…")
+  bool recursive = false;     ///< false: one level, sub-folders come back as directories
+  unsigned page_size = 5000;  ///< entries per service page (blob maximum 5000)
 };
 
 /// Lazily paged listing: each next_page() issues at most one service request.
@@ -55,8 +56,8 @@ struct put_options {
 
 /// Result of a ranged read.
 struct read_result {
-  std::size_t bytes = 0;     ///< bytes written into the buffer (short only at end of object)
-  std::string etag;          ///< version the bytes belong to
+  std::size_t bytes = 0;          ///< bytes written into the buffer (short only at end of object)
+  std::string etag;               ///< version the bytes belong to
   std::uint64_t object_size = 0;  ///< total size from Content-Range, when the server sent it
 };
 
@@ -81,6 +82,19 @@ class object_store {
   virtual boost::asio::awaitable<read_result> read_range(std::string path, std::uint64_t offset,
                                                          std::span<std::byte> into,
                                                          std::string if_match) = 0;
+
+  /// Piece-by-piece delivery of a byte range (see read_range_to).
+  using byte_sink = std::function<void(std::span<const std::byte>)>;
+
+  /// Streams [offset, offset + length) to `sink` in order, reading through `scratch` (any size
+  /// from 1 byte), pinned to `if_match` like read_range. Returns the bytes delivered (short only
+  /// at the end of the object). Backends that can stream one request through a small buffer do
+  /// (blob); the default issues scratch-sized read_range calls. An exception from the sink ends
+  /// the read. Memory stays at scratch.size() whatever the length.
+  virtual boost::asio::awaitable<read_result> read_range_to(std::string path, std::uint64_t offset,
+                                                            std::uint64_t length,
+                                                            std::span<std::byte> scratch,
+                                                            byte_sink sink, std::string if_match);
 
   /// Writes a whole object in one request.
   virtual boost::asio::awaitable<object_info> put(std::string path, std::span<const std::byte> data,

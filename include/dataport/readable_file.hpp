@@ -44,18 +44,18 @@ struct location;
 
 /// Reader tunables, normally derived from settings (see reader_options::from_settings).
 struct reader_options {
-  std::uint64_t block_size = 2ull << 20;   ///< DATASET_MOUNT_READ_BLOCK_SIZE, bytes
-  unsigned window_blocks = 32;             ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
-  unsigned max_inflight = 8;               ///< DATASET_MOUNT_READ_THREADS: prefetch GETs per file
-  bool block_mode = true;                  ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
+  std::uint64_t block_size = 2ull << 20;  ///< DATASET_MOUNT_READ_BLOCK_SIZE, bytes
+  unsigned window_blocks = 32;            ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
+  unsigned max_inflight = 8;              ///< DATASET_MOUNT_READ_THREADS: prefetch GETs per file
+  bool block_mode = true;                 ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
   /// Bytes of prefetched blocks all open files may hold at once; prefetch stops (and resumes at a
   /// later read) at the limit rather than growing. 0: 2 × window × block size.
   std::uint64_t prefetch_memory_budget = 0;
-  unsigned max_streams = 8;                ///< sequential streams tracked per file
-  unsigned seek_back_blocks = 2;           ///< a backward seek this small keeps the stream
-  unsigned seek_forward_blocks = 0;        ///< a forward skip this small keeps it; 0: window / 4
+  unsigned max_streams = 8;          ///< sequential streams tracked per file
+  unsigned seek_back_blocks = 2;     ///< a backward seek this small keeps the stream
+  unsigned seek_forward_blocks = 0;  ///< a forward skip this small keeps it; 0: window / 4
   std::uint64_t whole_file_chunk_size = 8ull << 20;  ///< range size of whole-file downloads
-  unsigned disk_threads = 4;               ///< threads of the disk tier's read pool
+  unsigned disk_threads = 4;                         ///< threads of the disk tier's read pool
 
   static reader_options from_settings(const settings& config);
 };
@@ -100,10 +100,9 @@ class readable_file {
       std::shared_ptr<reader_services> services, std::shared_ptr<object_store> store,
       std::string path, std::optional<object_info> known = std::nullopt);
   /// The same from a non-I/O thread.
-  static std::shared_ptr<readable_file> open_blocking(std::shared_ptr<reader_services> services,
-                                                      std::shared_ptr<object_store> store,
-                                                      std::string path,
-                                                      std::optional<object_info> known = std::nullopt);
+  static std::shared_ptr<readable_file> open_blocking(
+      std::shared_ptr<reader_services> services, std::shared_ptr<object_store> store,
+      std::string path, std::optional<object_info> known = std::nullopt);
   /// Opens a resolved location through ctx.open_store().
   static std::shared_ptr<readable_file> open_blocking(context& ctx,
                                                       std::shared_ptr<reader_services> services,

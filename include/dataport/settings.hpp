@@ -23,40 +23,44 @@ namespace dataport {
 
 struct settings {
   // ---- transfer engine ----
-  unsigned downloader_threads = 0;          ///< RSLEX_DOWNLOADER_THREADS; 0 = cores × 4
-  std::uint64_t chunk_size = 8ull << 20;    ///< DATAPORT_CHUNK_SIZE: range size of split files
+  unsigned downloader_threads = 0;              ///< RSLEX_DOWNLOADER_THREADS; 0 = cores × 4
+  std::uint64_t chunk_size = 8ull << 20;        ///< DATAPORT_CHUNK_SIZE: range size of split files
   std::uint64_t split_threshold = 16ull << 20;  ///< DATAPORT_SPLIT_THRESHOLD: split files larger
   std::uint64_t inflight_bytes = 128ull << 20;  ///< DATAPORT_INFLIGHT_BYTES: transfer byte budget
 
   // ---- HTTP ----
-  unsigned http_retry_count = 7;            ///< AZUREML_DATASET_HTTP_RETRY_COUNT
+  unsigned http_retry_count = 7;                     ///< AZUREML_DATASET_HTTP_RETRY_COUNT
   std::chrono::milliseconds retry_base_delay{200};   ///< DATAPORT_RETRY_BASE_DELAY_MS
   std::chrono::milliseconds retry_max_delay{30000};  ///< DATAPORT_RETRY_MAX_DELAY_MS
   std::chrono::milliseconds connect_timeout{10000};  ///< DATAPORT_CONNECT_TIMEOUT_MS
   std::chrono::milliseconds idle_timeout{30000};     ///< DATAPORT_IDLE_TIMEOUT_MS (per read/write)
-  std::string ca_file;                      ///< DATAPORT_CA_FILE, else SSL_CERT_FILE
-  bool tls_verify = true;                   ///< DATAPORT_TLS_VERIFY=false turns it off (warned)
+  std::string ca_file;                               ///< DATAPORT_CA_FILE, else SSL_CERT_FILE
+  bool tls_verify = true;  ///< DATAPORT_TLS_VERIFY=false turns it off (warned)
 
   // ---- mount / reader ----
-  std::optional<std::chrono::milliseconds> attribute_cache_ttl;  ///< DATASET_MOUNT_ATTRIBUTE_CACHE_TTL (ms); unset = never expires
+  std::optional<std::chrono::milliseconds>
+      attribute_cache_ttl;  ///< DATASET_MOUNT_ATTRIBUTE_CACHE_TTL (ms); unset = never expires
   std::uint64_t reserved_free_disk_space = 150ull << 20;  ///< DATASET_RESERVED_FREE_DISK_SPACE
-  std::optional<std::int64_t> mount_cache_size;  ///< DATASET_MOUNT_CACHE_SIZE; unset = unlimited, negative = leave that much free
+  std::optional<std::int64_t> mount_cache_size;  ///< DATASET_MOUNT_CACHE_SIZE; unset = unlimited,
+                                                 ///< negative = leave that much free
   double file_cache_prune_threshold = 1.0;  ///< DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD (0..1]
-  double file_cache_prune_target = 0.7;     ///< DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET [0..threshold]
-  std::uint64_t read_block_size = 2ull << 20;   ///< DATASET_MOUNT_READ_BLOCK_SIZE
-  unsigned read_buffer_block_count = 32;    ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
-  unsigned read_threads = 0;                ///< DATASET_MOUNT_READ_THREADS; 0 = cores × 4
-  bool block_based_cache_enabled = true;    ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
+  double file_cache_prune_target = 0.7;  ///< DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET [0..threshold]
+  std::uint64_t read_block_size = 2ull << 20;      ///< DATASET_MOUNT_READ_BLOCK_SIZE
+  unsigned read_buffer_block_count = 32;           ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
+  unsigned read_threads = 0;                       ///< DATASET_MOUNT_READ_THREADS; 0 = cores × 4
+  bool block_based_cache_enabled = true;           ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
   std::uint64_t memory_cache_size = 128ull << 20;  ///< DATASET_MOUNT_MEMORY_CACHE_SIZE; 0 disables
-  bool block_file_cache_enabled = true;     ///< DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED
-  std::uint64_t block_file_cache_max_queue_size = 512ull << 20;  ///< DATASET_MOUNT_BLOCK_FILE_CACHE_MAX_QUEUE_SIZE
-  unsigned block_file_cache_write_threads = 0;  ///< DATASET_MOUNT_BLOCK_FILE_CACHE_WRITE_THREADS; 0 = cores × 2
-  std::chrono::seconds unmount_timeout{30}; ///< DATASET_UNMOUNT_TIMEOUT_SECONDS
+  bool block_file_cache_enabled = true;            ///< DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED
+  std::uint64_t block_file_cache_max_queue_size =
+      512ull << 20;  ///< DATASET_MOUNT_BLOCK_FILE_CACHE_MAX_QUEUE_SIZE
+  unsigned block_file_cache_write_threads =
+      0;  ///< DATASET_MOUNT_BLOCK_FILE_CACHE_WRITE_THREADS; 0 = cores × 2
+  std::chrono::seconds unmount_timeout{30};         ///< DATASET_UNMOUNT_TIMEOUT_SECONDS
   std::chrono::seconds output_upload_timeout{600};  ///< AZUREML_OUTPUT_UPLOAD_TIMEOUT_SEC
-  std::string cache_dir;                    ///< DATAPORT_CACHE_DIR; empty = $XDG_CACHE_HOME/dataport
+  std::string cache_dir;  ///< DATAPORT_CACHE_DIR; empty = $XDG_CACHE_HOME/dataport
 
   // ---- workspace ----
-  std::string workspace_file;               ///< DATAPORT_WORKSPACE; empty = default search path
+  std::string workspace_file;  ///< DATAPORT_WORKSPACE; empty = default search path
 
   /// Effective values with the "0 = derived from cores" rules applied.
   unsigned effective_downloader_threads() const;

@@ -33,7 +33,8 @@ struct blob_store_options {
 
 /// Builds the store for `where`. `cred` may be null (anonymous). Throws invalid_argument for a
 /// location the backend cannot serve (e.g. blob without a container).
-std::shared_ptr<object_store> make_store(const location& where, std::shared_ptr<http::client> client,
+std::shared_ptr<object_store> make_store(const location& where,
+                                         std::shared_ptr<http::client> client,
                                          std::shared_ptr<credential> cred,
                                          std::shared_ptr<metrics> counters = {});
 

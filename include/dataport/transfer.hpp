@@ -56,13 +56,13 @@ class cancel_token {
 };
 
 struct transfer_progress {
-  std::uint64_t files_known = 0;   ///< files listed so far
-  bool listing_done = false;       ///< files_known is final
+  std::uint64_t files_known = 0;  ///< files listed so far
+  bool listing_done = false;      ///< files_known is final
   std::uint64_t files_done = 0;
   std::uint64_t files_failed = 0;
   std::uint64_t files_skipped = 0;
-  std::uint64_t bytes_known = 0;   ///< bytes of the files listed so far
-  std::uint64_t bytes_done = 0;    ///< bytes written to the destination
+  std::uint64_t bytes_known = 0;  ///< bytes of the files listed so far
+  std::uint64_t bytes_done = 0;   ///< bytes written to the destination
   std::chrono::milliseconds elapsed{0};
 };
 
@@ -76,9 +76,9 @@ struct transfer_summary {
   std::uint64_t files_done = 0;
   std::uint64_t files_failed = 0;
   std::uint64_t files_skipped = 0;
-  std::uint64_t bytes = 0;        ///< bytes written to the destination
+  std::uint64_t bytes = 0;  ///< bytes written to the destination
   std::chrono::milliseconds duration{0};
-  std::uint64_t requests = 0;     ///< HTTP attempts during the transfer
+  std::uint64_t requests = 0;  ///< HTTP attempts during the transfer
   std::uint64_t retries = 0;
   std::vector<transfer_problem> failed;
   std::vector<transfer_problem> skipped;
@@ -86,14 +86,14 @@ struct transfer_summary {
 };
 
 struct transfer_options {
-  bool recursive = false;     ///< required to copy a folder
-  unsigned threads = 0;       ///< chunk operations in flight; 0 = RSLEX_DOWNLOADER_THREADS
-  std::uint64_t chunk_size = 0;       ///< bytes per ranged read / block; 0 = DATAPORT_CHUNK_SIZE
-  std::uint64_t inflight_bytes = 0;   ///< 0 = DATAPORT_INFLIGHT_BYTES
+  bool recursive = false;            ///< required to copy a folder
+  unsigned threads = 0;              ///< chunk operations in flight; 0 = RSLEX_DOWNLOADER_THREADS
+  std::uint64_t chunk_size = 0;      ///< bytes per ranged read / block; 0 = DATAPORT_CHUNK_SIZE
+  std::uint64_t inflight_bytes = 0;  ///< 0 = DATAPORT_INFLIGHT_BYTES
   if_exists_policy if_exists = if_exists_policy::fail;
-  bool verify_md5 = false;    ///< check the whole-file Content-MD5 when the source has one
-  bool fail_fast = false;     ///< stop everything at the first failed file
-  bool fsync = false;         ///< fsync each local file before it is renamed into place
+  bool verify_md5 = false;         ///< check the whole-file Content-MD5 when the source has one
+  bool fail_fast = false;          ///< stop everything at the first failed file
+  bool fsync = false;              ///< fsync each local file before it is renamed into place
   bool restart_on_change = false;  ///< a source changed mid-copy is restarted once (else failed)
   bool create_container = false;   ///< create the destination container first (if missing)
   /// Called about every progress_interval and once at the end, on an I/O thread.

@@ -7,9 +7,8 @@
 // Accepted grammars (keywords and schemes are case-insensitive; names and paths are not):
 //
 //   <path>                               local path, relative or absolute ("./data", "/mnt/x")
-//   file:///<abs path>                   local absolute path (also file://localhost/<abs>, file:/<abs>)
-//   http://<host>[:<port>]/<path>[?<query>]
-//   https://<host>[:<port>]/<path>[?<query>]
+//   file:///<abs path>                   local absolute path (also file://localhost/<abs>,
+//   file:/<abs>) http://<host>[:<port>]/<path>[?<query>] https://<host>[:<port>]/<path>[?<query>]
 //       When <host> is <account>.blob.<suffix> or <account>.dfs.<suffix> the URL is an Azure
 //       Storage URL: account, storage_service ("blob"/"dfs"), endpoint_suffix and container
 //       (the first path segment, required) are filled in and `path` is the rest.
@@ -48,19 +47,19 @@
 namespace dataport {
 
 enum class uri_kind {
-  local,                    ///< a path with no scheme
-  file,                     ///< file:///abs/path
-  http,                     ///< http://host/path (may be a blob URL; see storage_service)
-  https,                    ///< https://host/path (may be a blob URL; see storage_service)
+  local,  ///< a path with no scheme
+  file,   ///< file:///abs/path
+  http,   ///< http://host/path (may be a blob URL; see storage_service)
+  https,  ///< https://host/path (may be a blob URL; see storage_service)
   wasb,
   wasbs,
   abfs,
   abfss,
   azureml_datastore_short,  ///< azureml://datastores/<ds>/paths/<p>
-  azureml_datastore_long,   ///< azureml://subscriptions/.../workspaces/<ws>/datastores/<ds>/paths/<p>
-  azureml_asset,            ///< azureml:<name>:<version> or azureml:<name>@latest
-  azureml_asset_id,         ///< azureml://subscriptions/.../workspaces/<ws>/data/<name>/versions/<v>
-  azureml_registry_asset,   ///< azureml://registries/<reg>/data/<name>/versions/<v>
+  azureml_datastore_long,  ///< azureml://subscriptions/.../workspaces/<ws>/datastores/<ds>/paths/<p>
+  azureml_asset,           ///< azureml:<name>:<version> or azureml:<name>@latest
+  azureml_asset_id,        ///< azureml://subscriptions/.../workspaces/<ws>/data/<name>/versions/<v>
+  azureml_registry_asset,  ///< azureml://registries/<reg>/data/<name>/versions/<v>
 };
 
 /// "local", "file", "https", "azureml_datastore_short", ...
@@ -69,21 +68,21 @@ std::string_view to_string(uri_kind kind) noexcept;
 /// The parts of a URI. Fields that do not apply to `kind` are empty.
 struct parsed_uri {
   uri_kind kind = uri_kind::local;
-  std::string host;             ///< http(s): host[:port], lowercase; wasb(s)/abfs(s): the full host
-  std::string account;          ///< storage account (wasb/abfs, or a blob/dfs host of an http(s) URL)
+  std::string host;     ///< http(s): host[:port], lowercase; wasb(s)/abfs(s): the full host
+  std::string account;  ///< storage account (wasb/abfs, or a blob/dfs host of an http(s) URL)
   std::string storage_service;  ///< "blob" or "dfs" when the host is <account>.<service>.<suffix>
   std::string endpoint_suffix;  ///< e.g. "core.windows.net"
   std::string container;        ///< container or filesystem
-  std::string path;             ///< percent-decoded. local: as given; file/http(s) non-storage: with
-                                ///< leading '/'; storage and azureml: relative, no leading '/'
-  std::string query;            ///< SECRET (usually a SAS): raw query without '?'
+  std::string path;   ///< percent-decoded. local: as given; file/http(s) non-storage: with
+                      ///< leading '/'; storage and azureml: relative, no leading '/'
+  std::string query;  ///< SECRET (usually a SAS): raw query without '?'
   std::string datastore;
   std::string subscription;
   std::string resource_group;
   std::string workspace;
   bool provider_segment = false;  ///< long form had providers/Microsoft.MachineLearningServices/
   std::string asset_name;
-  std::string asset_version;    ///< empty when asset_latest
+  std::string asset_version;  ///< empty when asset_latest
   bool asset_latest = false;
   std::string registry;
 

@@ -40,15 +40,15 @@ struct datastore_config {
   std::string name;
   kind type = kind::azure_blob;
   std::string account_name;
-  std::string container;                     ///< container_name or filesystem
+  std::string container;                      ///< container_name or filesystem
   std::string endpoint = "core.windows.net";  ///< endpoint suffix
   std::string protocol = "https";
-  std::string service_url;                   ///< explicit endpoint; empty = derived
-  bool has_credentials = false;              ///< a credentials: block was given
+  std::string service_url;       ///< explicit endpoint; empty = derived
+  bool has_credentials = false;  ///< a credentials: block was given
   credential_config credential;
-  std::string url;                           ///< https datastores: base URL
-  std::string path;                          ///< local datastores: absolute base path
-  std::string origin;                        ///< "file:line" of its definition, for messages
+  std::string url;     ///< https datastores: base URL
+  std::string path;    ///< local datastores: absolute base path
+  std::string origin;  ///< "file:line" of its definition, for messages
 };
 
 std::string_view to_string(datastore_config::kind kind) noexcept;

@@ -135,23 +135,22 @@ class token_file_credential final : public credential {
                               "not accessible; check the token_file setting",
                               path_));
     }
-    auto mtime = std::chrono::seconds{info.st_mtim.tv_sec}.count() * 1'000'000'000LL +
-                 info.st_mtim.tv_nsec;
+    auto mtime =
+        std::chrono::seconds{info.st_mtim.tv_sec}.count() * 1'000'000'000LL + info.st_mtim.tv_nsec;
     bool near_expiry = expires_on_ && now >= *expires_on_ - 5min;
     if (!loaded_ || mtime != mtime_ || near_expiry) {
       std::ifstream in(path_, std::ios::binary);
       std::stringstream buffer;
       buffer << in.rdbuf();
       if (!in) {
-        throw_error(errc::authentication_failed,
-                    fmt::format("cannot read the bearer token file {}; check its permissions",
-                                path_));
+        throw_error(
+            errc::authentication_failed,
+            fmt::format("cannot read the bearer token file {}; check its permissions", path_));
       }
       std::string token(detail::trim(buffer.str()));
       if (token.empty()) {
         throw_error(errc::authentication_failed,
-                    fmt::format("the bearer token file {} is empty; write a token into it",
-                                path_));
+                    fmt::format("the bearer token file {} is empty; write a token into it", path_));
       }
       register_secret(token);
       token_ = std::move(token);
@@ -263,12 +262,16 @@ std::shared_ptr<credential> make_credential(const credential_config& config,
                                             http::client& identity_client) {
   using kind = credential_config::kind;
   switch (config.type) {
-    case kind::anonymous: return auth::make_anonymous_credential();
+    case kind::anonymous:
+      return auth::make_anonymous_credential();
     case kind::shared_key:
       return auth::make_shared_key_credential(config.account_name, config.account_key);
-    case kind::sas: return auth::make_sas_credential(config.sas_token);
-    case kind::bearer_static: return auth::make_static_token_credential(config.token);
-    case kind::bearer_file: return auth::make_token_file_credential(config.token_file);
+    case kind::sas:
+      return auth::make_sas_credential(config.sas_token);
+    case kind::bearer_static:
+      return auth::make_static_token_credential(config.token);
+    case kind::bearer_file:
+      return auth::make_token_file_credential(config.token_file);
     case kind::managed_identity: {
       auth::managed_identity_options options;
       options.resource = config.resource;

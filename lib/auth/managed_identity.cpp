@@ -63,7 +63,8 @@ std::optional<std::int64_t> json_integer(const nlohmann::json& value) {
   if (value.is_number()) return static_cast<std::int64_t>(value.get<double>());
   if (value.is_string()) {
     const auto& text = value.get_ref<const std::string&>();
-    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos)
+      return std::nullopt;
     return std::stoll(text);
   }
   return std::nullopt;
@@ -89,9 +90,12 @@ std::string service_message(const std::string& body) {
 
 std::string_view to_string(identity_style style) noexcept {
   switch (style) {
-    case identity_style::identity_endpoint: return "IDENTITY_ENDPOINT";
-    case identity_style::msi_endpoint: return "MSI_ENDPOINT";
-    case identity_style::imds: return "IMDS";
+    case identity_style::identity_endpoint:
+      return "IDENTITY_ENDPOINT";
+    case identity_style::msi_endpoint:
+      return "MSI_ENDPOINT";
+    case identity_style::imds:
+      return "IMDS";
   }
   return "unknown";
 }

@@ -17,7 +17,9 @@
 namespace dataport::auth {
 namespace {
 
-bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+bool is_hex(char c) {
+  return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+}
 
 // Keeps characters that are literal in a query value, keeps valid %XX escapes, and encodes the
 // rest ('+' would otherwise read as a space; '#' would end the URL).
@@ -134,8 +136,9 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
     return std::nullopt;
   }
   using namespace std::chrono;
-  auto ymd = year_month_day{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
-                            std::chrono::day{static_cast<unsigned>(day)}};
+  auto ymd =
+      year_month_day{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
+                     std::chrono::day{static_cast<unsigned>(day)}};
   if (!ymd.ok()) return std::nullopt;
   auto tp = sys_days{ymd} + hours{hour} + minutes{minute} - minutes{offset_minutes} +
             duration_cast<system_clock::duration>(duration<double>(second));
@@ -170,9 +173,9 @@ std::string generate_account_sas(const account_sas_options& o) {
   std::string key = decode_account_key(o.account_key, o.account);
   std::string start = o.start ? format_iso8601(*o.start) : "";
   std::string expiry = format_iso8601(o.expiry);
-  std::string to_sign = fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n\n{}\n{}\n\n", o.account, o.permissions,
-                                    o.services, o.resource_types, start, expiry, o.protocol,
-                                    o.version);
+  std::string to_sign =
+      fmt::format("{}\n{}\n{}\n{}\n{}\n{}\n\n{}\n{}\n\n", o.account, o.permissions, o.services,
+                  o.resource_types, start, expiry, o.protocol, o.version);
   std::string sig = shared_key_signature(key, to_sign);
   std::string token = join_query({{"sv", o.version},
                                   {"ss", o.services},
@@ -195,8 +198,9 @@ std::string generate_blob_service_sas(const blob_service_sas_options& o) {
   std::string signed_resource = o.blob.empty() ? "c" : "b";
   // permissions, start, expiry, resource, identifier, IP, protocol, version, signed resource,
   // snapshot time, encryption scope, rscc, rscd, rsce, rscl, rsct.
-  std::string to_sign = fmt::format("{}\n{}\n{}\n{}\n\n\n{}\n{}\n{}\n\n\n\n\n\n\n", o.permissions,
-                                    start, expiry, resource, o.protocol, o.version, signed_resource);
+  std::string to_sign =
+      fmt::format("{}\n{}\n{}\n{}\n\n\n{}\n{}\n{}\n\n\n\n\n\n\n", o.permissions, start, expiry,
+                  resource, o.protocol, o.version, signed_resource);
   std::string sig = shared_key_signature(key, to_sign);
   std::string token = join_query({{"sv", o.version},
                                   {"sr", signed_resource},

@@ -119,7 +119,8 @@ void sign_shared_key(http::request& req, std::string_view account, std::string_v
   if (!has_date) req.headers.emplace_back("x-ms-date", std::string(now_rfc1123));
   std::erase_if(req.headers,
                 [](const auto& h) { return detail::to_lower(h.first) == "authorization"; });
-  std::string signature = shared_key_signature(decoded_key, shared_key_string_to_sign(req, account));
+  std::string signature =
+      shared_key_signature(decoded_key, shared_key_string_to_sign(req, account));
   req.headers.emplace_back("Authorization", fmt::format("SharedKey {}:{}", account, signature));
 }
 

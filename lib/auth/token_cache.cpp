@@ -21,8 +21,7 @@
 namespace dataport::auth {
 namespace {
 
-using wake_channel =
-    boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+using wake_channel = boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 using namespace std::chrono_literals;
 
 constexpr auto failed_refresh_backoff = 30s;
@@ -49,12 +48,12 @@ std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view
   if (claims.is_discarded() || !claims.is_object() || !claims.contains("exp")) return std::nullopt;
   const auto& exp = claims["exp"];
   if (!exp.is_number()) return std::nullopt;
-  return std::chrono::system_clock::time_point{} +
-         std::chrono::seconds{exp.get<std::int64_t>()};
+  return std::chrono::system_clock::time_point{} + std::chrono::seconds{exp.get<std::int64_t>()};
 }
 
-std::chrono::system_clock::time_point refresh_time(std::chrono::system_clock::time_point obtained,
-                                                   std::chrono::system_clock::time_point expires_on) {
+std::chrono::system_clock::time_point refresh_time(
+    std::chrono::system_clock::time_point obtained,
+    std::chrono::system_clock::time_point expires_on) {
   auto lifetime = expires_on - obtained;
   if (lifetime < 10min) return obtained + lifetime / 2;
   return expires_on - 5min;
@@ -64,10 +63,10 @@ struct token_cache::state {
   fetch_fn fetch;
   clock_fn clock;
   mutable std::mutex mutex;
-  std::optional<access_token> cached;       // guarded by mutex
-  std::chrono::system_clock::time_point refresh_at{};  // guarded by mutex
+  std::optional<access_token> cached;                    // guarded by mutex
+  std::chrono::system_clock::time_point refresh_at{};    // guarded by mutex
   std::chrono::system_clock::time_point next_attempt{};  // after a failed refresh
-  std::shared_ptr<flight> current;          // non-null while a fetch runs
+  std::shared_ptr<flight> current;                       // non-null while a fetch runs
   std::size_t fetches = 0;
 
   bool valid(std::chrono::system_clock::time_point now) const {

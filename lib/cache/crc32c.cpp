@@ -32,7 +32,7 @@ std::uint32_t crc_software(const unsigned char* p, std::size_t n, std::uint32_t 
 
 #if defined(__x86_64__)
 __attribute__((target("sse4.2"))) std::uint32_t crc_hardware(const unsigned char* p, std::size_t n,
-                                                               std::uint32_t crc) noexcept {
+                                                             std::uint32_t crc) noexcept {
   std::uint64_t c = crc;
   while (n >= 8) {
     std::uint64_t word;

@@ -45,7 +45,8 @@ void ensure_private_dir(const fs::path& dir, bool create_parents) {
   }
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
     throw_error(errc::io, fmt::format("cannot create cache folder {}: {}; set DATAPORT_CACHE_DIR "
-                                      "to a writable folder", dir.string(), std::strerror(errno)));
+                                      "to a writable folder",
+                                      dir.string(), std::strerror(errno)));
   }
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) {
@@ -55,17 +56,20 @@ void ensure_private_dir(const fs::path& dir, bool create_parents) {
   if (S_ISLNK(st.st_mode) || !S_ISDIR(st.st_mode)) {
     throw_error(errc::permission_denied,
                 fmt::format("cache folder {} is a symbolic link or not a folder; remove it or set "
-                            "DATAPORT_CACHE_DIR to another folder", dir.string()));
+                            "DATAPORT_CACHE_DIR to another folder",
+                            dir.string()));
   }
   if (st.st_uid != ::geteuid()) {
     throw_error(errc::permission_denied,
                 fmt::format("cache folder {} belongs to another user (uid {}); use a folder you "
-                            "own (DATAPORT_CACHE_DIR)", dir.string(), st.st_uid));
+                            "own (DATAPORT_CACHE_DIR)",
+                            dir.string(), st.st_uid));
   }
   if ((st.st_mode & S_IWOTH) != 0) {
     throw_error(errc::permission_denied,
                 fmt::format("cache folder {} is world-writable; run chmod 700 on it or set "
-                            "DATAPORT_CACHE_DIR to a private folder", dir.string()));
+                            "DATAPORT_CACHE_DIR to a private folder",
+                            dir.string()));
   }
   if ((st.st_mode & 07777) != 0700) ::chmod(dir.c_str(), 0700);
 }
@@ -74,7 +78,9 @@ int open_lock(const fs::path& file) {
   return ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 }
 
-bool try_lock(int fd) { return fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0; }
+bool try_lock(int fd) {
+  return fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+}
 
 bool ends_with(const std::string& text, std::string_view suffix) {
   return text.size() >= suffix.size() &&
@@ -121,7 +127,9 @@ fs::path disk_cache::impl::path_of(const std::string& hex, bool whole_file) cons
          (hex + (whole_file ? ".file" : ".blk"));
 }
 
-void disk_cache::impl::touch(index_entry& e) { lru.splice(lru.begin(), lru, e.lru_position); }
+void disk_cache::impl::touch(index_entry& e) {
+  lru.splice(lru.begin(), lru, e.lru_position);
+}
 
 void disk_cache::impl::add_entry(const std::string& hex, std::uint64_t size, bool whole_file,
                                  int pins) {
@@ -165,9 +173,8 @@ bool disk_cache::impl::reserve(std::uint64_t n) {
       }
     }
   }
-  const std::uint64_t keep_free =
-      std::max<std::uint64_t>(options.reserved_free_space,
-                              cap < 0 ? static_cast<std::uint64_t>(-cap) : 0);
+  const std::uint64_t keep_free = std::max<std::uint64_t>(
+      options.reserved_free_space, cap < 0 ? static_cast<std::uint64_t>(-cap) : 0);
   for (;;) {
     const bool cap_ok = cap <= 0 || used + in_flight + n <= static_cast<std::uint64_t>(cap);
     const std::uint64_t free = options.free_space(directory);
@@ -231,8 +238,10 @@ disk_cache::disk_cache(disk_cache_options options, std::shared_ptr<metrics> coun
   } else {
     directory_ = root / fmt::format("private-{}", ::getpid());
     private_ = true;
-    log::info("cache", "cache folder {} is in use by another process; using the private folder {} "
-                       "(removed at exit)", root.string(), directory_.string());
+    log::info("cache",
+              "cache folder {} is in use by another process; using the private folder {} "
+              "(removed at exit)",
+              root.string(), directory_.string());
   }
   // Private folders whose owner is gone (its lock is free) are stale: remove them.
   std::error_code ec;
@@ -249,7 +258,8 @@ disk_cache::disk_cache(disk_cache_options options, std::shared_ptr<metrics> coun
     s.private_lock_fd = open_lock(directory_ / "lock");
     if (!try_lock(s.private_lock_fd)) {
       throw_error(errc::io, fmt::format("cannot lock the cache folder {}; set DATAPORT_CACHE_DIR "
-                                        "to another folder", directory_.string()));
+                                        "to another folder",
+                                        directory_.string()));
     }
   }
   s.directory = directory_;

@@ -22,7 +22,9 @@ using namespace cache_detail;
 
 namespace {
 
-std::string block_hash_text(const block_key& key) { return "block\n" + key.to_string(); }
+std::string block_hash_text(const block_key& key) {
+  return "block\n" + key.to_string();
+}
 
 std::string file_hash_text(const std::string& object_id, const std::string& etag) {
   return "file\n" + block_key{object_id, etag, 0}.to_string();
@@ -42,8 +44,8 @@ bool write_all(int fd, std::span<const std::byte> data, std::uint64_t offset) {
 std::size_t read_full(int fd, std::span<std::byte> into, std::uint64_t offset) {
   std::size_t done = 0;
   while (done < into.size()) {
-    const ssize_t n = ::pread(fd, into.data() + done, into.size() - done,
-                              static_cast<off_t>(offset + done));
+    const ssize_t n =
+        ::pread(fd, into.data() + done, into.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     done += static_cast<std::size_t>(n);
@@ -62,7 +64,8 @@ std::optional<std::uint32_t> crc_of(int fd, std::uint64_t offset, std::uint64_t 
   std::uint32_t crc = 0;
   std::uint64_t done = 0;
   while (done < length) {
-    const auto piece = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
+    const auto piece =
+        static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), length - done));
     if (read_full(fd, std::span(buffer).first(piece), offset + done) != piece) return std::nullopt;
     crc = crc32c(std::span(buffer).first(piece), crc);
     done += piece;
@@ -84,11 +87,14 @@ class pinned_file final : public cached_file {
   std::uint64_t size() const noexcept override { return size_; }
   std::size_t read_at(std::uint64_t offset, std::span<std::byte> into) const override {
     if (offset >= size_) return 0;
-    into = into.first(static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), size_ - offset)));
+    into =
+        into.first(static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), size_ - offset)));
     const std::size_t n = read_full(fd_, into, offset + whole_file_header_size);
     if (n != into.size()) {
-      throw_error(errc::io, fmt::format("cached copy ended early ({} of {} bytes); delete the cache "
-                                        "folder if this repeats", n, into.size()));
+      throw_error(errc::io,
+                  fmt::format("cached copy ended early ({} of {} bytes); delete the cache "
+                              "folder if this repeats",
+                              n, into.size()));
     }
     return n;
   }
@@ -104,8 +110,13 @@ class file_writer final : public cached_file_writer {
  public:
   file_writer(std::shared_ptr<disk_cache::impl> state, std::string hex, key_hash hash,
               std::string etag, std::uint64_t size, fs::path temp, int fd)
-      : state_(std::move(state)), hex_(std::move(hex)), hash_(hash), etag_(std::move(etag)),
-        size_(size), temp_(std::move(temp)), fd_(fd) {}
+      : state_(std::move(state)),
+        hex_(std::move(hex)),
+        hash_(hash),
+        etag_(std::move(etag)),
+        size_(size),
+        temp_(std::move(temp)),
+        fd_(fd) {}
   ~file_writer() override {
     if (fd_ >= 0) {
       ::close(fd_);
@@ -325,8 +336,8 @@ std::shared_ptr<cached_file> disk_cache::open_file(const std::string& object_id,
 }
 
 std::unique_ptr<cached_file_writer> disk_cache::create_file(const std::string& object_id,
-                                                           const std::string& etag,
-                                                           std::uint64_t size) {
+                                                            const std::string& etag,
+                                                            std::uint64_t size) {
   auto& s = *impl_;
   const key_hash hash = hash_key(file_hash_text(object_id, etag));
   const std::string hex = to_hex(hash);

@@ -86,7 +86,8 @@ context::context(context_options options) {
     for (const auto& [name, value] : impl_->config.describe()) {
       effective += fmt::format("{}{}={}", effective.empty() ? "" : " ", name, value);
     }
-    log::debug("runtime", "started {} I/O threads; settings in effect: {}", thread_count, effective);
+    log::debug("runtime", "started {} I/O threads; settings in effect: {}", thread_count,
+               effective);
   }
 }
 
@@ -97,11 +98,21 @@ context::~context() {
   for (auto& t : impl_->threads) t.join();
 }
 
-const settings& context::config() const noexcept { return impl_->config; }
-const workspace& context::workspace_description() const noexcept { return impl_->ws; }
-boost::asio::io_context& context::io() noexcept { return impl_->io; }
-std::shared_ptr<http::client> context::http() const noexcept { return impl_->client; }
-std::shared_ptr<metrics> context::counters() const noexcept { return impl_->counters; }
+const settings& context::config() const noexcept {
+  return impl_->config;
+}
+const workspace& context::workspace_description() const noexcept {
+  return impl_->ws;
+}
+boost::asio::io_context& context::io() noexcept {
+  return impl_->io;
+}
+std::shared_ptr<http::client> context::http() const noexcept {
+  return impl_->client;
+}
+std::shared_ptr<metrics> context::counters() const noexcept {
+  return impl_->counters;
+}
 
 location context::resolve(std::string_view uri) const {
   resolve_context rc;

@@ -22,12 +22,18 @@ std::FILE* log_file = nullptr;
 
 std::string_view level_name(level lvl) {
   switch (lvl) {
-    case level::trace: return "TRACE";
-    case level::debug: return "DEBUG";
-    case level::info: return "INFO ";
-    case level::warn: return "WARN ";
-    case level::error: return "ERROR";
-    case level::off: return "OFF  ";
+    case level::trace:
+      return "TRACE";
+    case level::debug:
+      return "DEBUG";
+    case level::info:
+      return "INFO ";
+    case level::warn:
+      return "WARN ";
+    case level::error:
+      return "ERROR";
+    case level::off:
+      return "OFF  ";
   }
   return "?";
 }
@@ -46,8 +52,12 @@ std::string timestamp() {
 
 }  // namespace
 
-void set_level(level lvl) noexcept { current.store(lvl, std::memory_order_relaxed); }
-level current_level() noexcept { return current.load(std::memory_order_relaxed); }
+void set_level(level lvl) noexcept {
+  current.store(lvl, std::memory_order_relaxed);
+}
+level current_level() noexcept {
+  return current.load(std::memory_order_relaxed);
+}
 
 void set_file(const std::string& path) {
   std::lock_guard lock(write_mutex);
@@ -57,7 +67,8 @@ void set_file(const std::string& path) {
   }
   if (path.empty()) return;
   log_file = std::fopen(path.c_str(), "ae");
-  if (!log_file) throw_error(errc::io, fmt::format("cannot open log file '{}' for appending", path));
+  if (!log_file)
+    throw_error(errc::io, fmt::format("cannot open log file '{}' for appending", path));
 }
 
 level parse_level(std::string_view text, std::string_view what) {

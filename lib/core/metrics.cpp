@@ -9,30 +9,54 @@ namespace dataport {
 
 std::string_view to_string(counter c) noexcept {
   switch (c) {
-    case counter::requests: return "requests";
-    case counter::retries: return "retries";
-    case counter::throttled: return "throttled";
-    case counter::http_errors: return "http_errors";
-    case counter::transport_errors: return "transport_errors";
-    case counter::bytes_received: return "bytes_received";
-    case counter::bytes_sent: return "bytes_sent";
-    case counter::connections_opened: return "connections_opened";
-    case counter::resumed_bodies: return "resumed_bodies";
-    case counter::files_done: return "files_done";
-    case counter::files_failed: return "files_failed";
-    case counter::files_skipped: return "files_skipped";
-    case counter::cache_hits_memory: return "cache_hits_memory";
-    case counter::cache_misses_memory: return "cache_misses_memory";
-    case counter::cache_hits_disk: return "cache_hits_disk";
-    case counter::cache_misses_disk: return "cache_misses_disk";
-    case counter::prefetch_issued_bytes: return "prefetch_issued_bytes";
-    case counter::prefetch_used_bytes: return "prefetch_used_bytes";
-    case counter::prefetch_wasted_bytes: return "prefetch_wasted_bytes";
-    case counter::disk_cache_writes_skipped: return "disk_cache_writes_skipped";
-    case counter::evictions: return "evictions";
-    case counter::reader_bytes_returned: return "reader_bytes_returned";
-    case counter::whole_file_fallbacks: return "whole_file_fallbacks";
-    case counter::count_: break;
+    case counter::requests:
+      return "requests";
+    case counter::retries:
+      return "retries";
+    case counter::throttled:
+      return "throttled";
+    case counter::http_errors:
+      return "http_errors";
+    case counter::transport_errors:
+      return "transport_errors";
+    case counter::bytes_received:
+      return "bytes_received";
+    case counter::bytes_sent:
+      return "bytes_sent";
+    case counter::connections_opened:
+      return "connections_opened";
+    case counter::resumed_bodies:
+      return "resumed_bodies";
+    case counter::files_done:
+      return "files_done";
+    case counter::files_failed:
+      return "files_failed";
+    case counter::files_skipped:
+      return "files_skipped";
+    case counter::cache_hits_memory:
+      return "cache_hits_memory";
+    case counter::cache_misses_memory:
+      return "cache_misses_memory";
+    case counter::cache_hits_disk:
+      return "cache_hits_disk";
+    case counter::cache_misses_disk:
+      return "cache_misses_disk";
+    case counter::prefetch_issued_bytes:
+      return "prefetch_issued_bytes";
+    case counter::prefetch_used_bytes:
+      return "prefetch_used_bytes";
+    case counter::prefetch_wasted_bytes:
+      return "prefetch_wasted_bytes";
+    case counter::disk_cache_writes_skipped:
+      return "disk_cache_writes_skipped";
+    case counter::evictions:
+      return "evictions";
+    case counter::reader_bytes_returned:
+      return "reader_bytes_returned";
+    case counter::whole_file_fallbacks:
+      return "whole_file_fallbacks";
+    case counter::count_:
+      break;
   }
   return "unknown";
 }

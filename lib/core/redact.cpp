@@ -15,10 +15,11 @@ namespace dataport {
 namespace {
 
 constexpr std::array<std::string_view, 31> safe_query_names = {
-    "sv", "ss", "srt", "sp", "se", "st", "spr", "sr", "sip", "si", "skv", "ses", "sdd",
-    "rscc", "rscd", "rsce", "rscl", "rsct", "restype", "comp", "prefix", "marker", "delimiter",
-    "maxresults", "blockid", "include", "timeout", "snapshot", "versionid", "api-version",
-    "resource"};
+    "sv",        "ss",          "srt",        "sp",      "se",      "st",      "spr",
+    "sr",        "sip",         "si",         "skv",     "ses",     "sdd",     "rscc",
+    "rscd",      "rsce",        "rscl",       "rsct",    "restype", "comp",    "prefix",
+    "marker",    "delimiter",   "maxresults", "blockid", "include", "timeout", "snapshot",
+    "versionid", "api-version", "resource"};
 
 bool is_safe_name(std::string_view name) {
   std::string lower(name);
@@ -85,7 +86,8 @@ std::string redact_url(std::string_view url) {
                                                             : authority_end - authority_start);
     // Only user:password@ is a secret; wasbs://container@account… names a container there.
     if (auto at = authority.rfind('@');
-        at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos) {
+        at != std::string_view::npos &&
+        authority.substr(0, at).find(':') != std::string_view::npos) {
       out.append(rest.substr(0, authority_start));
       out.append(redacted_marker).append("@");
       rest.remove_prefix(authority_start + at + 1);

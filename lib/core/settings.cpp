@@ -25,7 +25,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string to_lower(std::string_view text) {
   std::string out(text);
@@ -39,28 +41,34 @@ std::string_view trim(std::string_view text) noexcept {
   return text;
 }
 
-[[noreturn]] void bad_value(std::string_view name, std::string_view value, std::string_view expected) {
+[[noreturn]] void bad_value(std::string_view name, std::string_view value,
+                            std::string_view expected) {
   throw_error(errc::invalid_argument, fmt::format("{}='{}' {}", name, value, expected));
 }
 
-std::int64_t parse_integer(std::string_view name, std::string_view value, std::string_view expected) {
+std::int64_t parse_integer(std::string_view name, std::string_view value,
+                           std::string_view expected) {
   const auto text = trim(value);
   std::int64_t out = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) bad_value(name, value, expected);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    bad_value(name, value, expected);
   return out;
 }
 
-std::int64_t integer_in(std::string_view name, std::string_view value, std::int64_t lo, std::int64_t hi,
-                        std::string_view unit = "") {
-  const auto expected = fmt::format("is not valid: use a whole number{} from {} to {}", unit, lo, hi);
+std::int64_t integer_in(std::string_view name, std::string_view value, std::int64_t lo,
+                        std::int64_t hi, std::string_view unit = "") {
+  const auto expected =
+      fmt::format("is not valid: use a whole number{} from {} to {}", unit, lo, hi);
   const auto v = parse_integer(name, value, expected);
   if (v < lo || v > hi) bad_value(name, value, expected);
   return v;
 }
 
-double fraction_in(std::string_view name, std::string_view value, double lo, double hi, bool lo_open) {
-  const auto expected = fmt::format("is not valid: use a number {} {} and <= {}", lo_open ? ">" : ">=", lo, hi);
+double fraction_in(std::string_view name, std::string_view value, double lo, double hi,
+                   bool lo_open) {
+  const auto expected =
+      fmt::format("is not valid: use a number {} {} and <= {}", lo_open ? ">" : ">=", lo, hi);
   const std::string text(trim(value));
   char* end = nullptr;
   errno = 0;
@@ -72,7 +80,8 @@ double fraction_in(std::string_view name, std::string_view value, double lo, dou
   return v;
 }
 
-std::uint64_t size_in(std::string_view name, std::string_view value, std::uint64_t lo, std::uint64_t hi) {
+std::uint64_t size_in(std::string_view name, std::string_view value, std::uint64_t lo,
+                      std::uint64_t hi) {
   const auto v = parse_size(value, name);
   if (v < 0 || static_cast<std::uint64_t>(v) < lo || static_cast<std::uint64_t>(v) > hi) {
     bad_value(name, value, fmt::format("is out of range: use a size from {} to {} bytes", lo, hi));
@@ -104,31 +113,49 @@ unsigned threads(std::string_view n, std::string_view v) {
 const std::vector<setting_row>& rows() {
   static const std::vector<setting_row> table = {
       {"RSLEX_DOWNLOADER_THREADS",
-       [](settings& s, std::string_view n, std::string_view v) { s.downloader_threads = threads(n, v); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.downloader_threads = threads(n, v);
+       },
        [](const settings& s) { return std::to_string(s.effective_downloader_threads()); }},
       {"DATAPORT_CHUNK_SIZE",
-       [](settings& s, std::string_view n, std::string_view v) { s.chunk_size = size_in(n, v, 1, 4000 * mib); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.chunk_size = size_in(n, v, 1, 4000 * mib);
+       },
        [](const settings& s) { return std::to_string(s.chunk_size); }},
       {"DATAPORT_SPLIT_THRESHOLD",
-       [](settings& s, std::string_view n, std::string_view v) { s.split_threshold = size_in(n, v, 0, tib * 1024); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.split_threshold = size_in(n, v, 0, tib * 1024);
+       },
        [](const settings& s) { return std::to_string(s.split_threshold); }},
       {"DATAPORT_INFLIGHT_BYTES",
-       [](settings& s, std::string_view n, std::string_view v) { s.inflight_bytes = size_in(n, v, 1, tib); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.inflight_bytes = size_in(n, v, 1, tib);
+       },
        [](const settings& s) { return std::to_string(s.inflight_bytes); }},
       {"AZUREML_DATASET_HTTP_RETRY_COUNT",
-       [](settings& s, std::string_view n, std::string_view v) { s.http_retry_count = static_cast<unsigned>(integer_in(n, v, 0, 100)); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.http_retry_count = static_cast<unsigned>(integer_in(n, v, 0, 100));
+       },
        [](const settings& s) { return std::to_string(s.http_retry_count); }},
       {"DATAPORT_RETRY_BASE_DELAY_MS",
-       [](settings& s, std::string_view n, std::string_view v) { s.retry_base_delay = milliseconds(integer_in(n, v, 0, max_ms, " of ms")); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.retry_base_delay = milliseconds(integer_in(n, v, 0, max_ms, " of ms"));
+       },
        [](const settings& s) { return std::to_string(s.retry_base_delay.count()); }},
       {"DATAPORT_RETRY_MAX_DELAY_MS",
-       [](settings& s, std::string_view n, std::string_view v) { s.retry_max_delay = milliseconds(integer_in(n, v, 0, max_ms, " of ms")); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.retry_max_delay = milliseconds(integer_in(n, v, 0, max_ms, " of ms"));
+       },
        [](const settings& s) { return std::to_string(s.retry_max_delay.count()); }},
       {"DATAPORT_CONNECT_TIMEOUT_MS",
-       [](settings& s, std::string_view n, std::string_view v) { s.connect_timeout = milliseconds(integer_in(n, v, 1, max_ms, " of ms")); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.connect_timeout = milliseconds(integer_in(n, v, 1, max_ms, " of ms"));
+       },
        [](const settings& s) { return std::to_string(s.connect_timeout.count()); }},
       {"DATAPORT_IDLE_TIMEOUT_MS",
-       [](settings& s, std::string_view n, std::string_view v) { s.idle_timeout = milliseconds(integer_in(n, v, 1, max_ms, " of ms")); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.idle_timeout = milliseconds(integer_in(n, v, 1, max_ms, " of ms"));
+       },
        [](const settings& s) { return std::to_string(s.idle_timeout.count()); }},
       {"DATAPORT_CA_FILE",
        [](settings& s, std::string_view, std::string_view v) { s.ca_file = std::string(v); },
@@ -141,12 +168,18 @@ const std::vector<setting_row>& rows() {
          if (is_unset_word(v)) {
            s.attribute_cache_ttl.reset();
          } else {
-           s.attribute_cache_ttl = milliseconds(integer_in(n, v, 0, std::numeric_limits<std::int64_t>::max() / 1000000, " of ms"));
+           s.attribute_cache_ttl = milliseconds(
+               integer_in(n, v, 0, std::numeric_limits<std::int64_t>::max() / 1000000, " of ms"));
          }
        },
-       [](const settings& s) { return s.attribute_cache_ttl ? std::to_string(s.attribute_cache_ttl->count()) : std::string("unset"); }},
+       [](const settings& s) {
+         return s.attribute_cache_ttl ? std::to_string(s.attribute_cache_ttl->count())
+                                      : std::string("unset");
+       }},
       {"DATASET_RESERVED_FREE_DISK_SPACE",
-       [](settings& s, std::string_view n, std::string_view v) { s.reserved_free_disk_space = size_in(n, v, 0, tib * 1024); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.reserved_free_disk_space = size_in(n, v, 0, tib * 1024);
+       },
        [](const settings& s) { return std::to_string(s.reserved_free_disk_space); }},
       {"DATASET_MOUNT_CACHE_SIZE",
        [](settings& s, std::string_view n, std::string_view v) {
@@ -156,42 +189,72 @@ const std::vector<setting_row>& rows() {
            s.mount_cache_size = parse_size(v, n);
          }
        },
-       [](const settings& s) { return s.mount_cache_size ? std::to_string(*s.mount_cache_size) : std::string("unset"); }},
+       [](const settings& s) {
+         return s.mount_cache_size ? std::to_string(*s.mount_cache_size) : std::string("unset");
+       }},
       {"DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD",
-       [](settings& s, std::string_view n, std::string_view v) { s.file_cache_prune_threshold = fraction_in(n, v, 0.0, 1.0, true); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.file_cache_prune_threshold = fraction_in(n, v, 0.0, 1.0, true);
+       },
        [](const settings& s) { return fmt::format("{}", s.file_cache_prune_threshold); }},
       {"DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET",
-       [](settings& s, std::string_view n, std::string_view v) { s.file_cache_prune_target = fraction_in(n, v, 0.0, 1.0, false); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.file_cache_prune_target = fraction_in(n, v, 0.0, 1.0, false);
+       },
        [](const settings& s) { return fmt::format("{}", s.file_cache_prune_target); }},
       {"DATASET_MOUNT_READ_BLOCK_SIZE",
-       [](settings& s, std::string_view n, std::string_view v) { s.read_block_size = size_in(n, v, 1, 256 * mib); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.read_block_size = size_in(n, v, 1, 256 * mib);
+       },
        [](const settings& s) { return std::to_string(s.read_block_size); }},
       {"DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT",
-       [](settings& s, std::string_view n, std::string_view v) { s.read_buffer_block_count = static_cast<unsigned>(integer_in(n, v, 0, 4096)); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.read_buffer_block_count = static_cast<unsigned>(integer_in(n, v, 0, 4096));
+       },
        [](const settings& s) { return std::to_string(s.read_buffer_block_count); }},
       {"DATASET_MOUNT_READ_THREADS",
        [](settings& s, std::string_view n, std::string_view v) { s.read_threads = threads(n, v); },
        [](const settings& s) { return std::to_string(s.effective_read_threads()); }},
       {"DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED",
-       [](settings& s, std::string_view n, std::string_view v) { s.block_based_cache_enabled = parse_bool(v, n); },
-       [](const settings& s) { return std::string(s.block_based_cache_enabled ? "true" : "false"); }},
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.block_based_cache_enabled = parse_bool(v, n);
+       },
+       [](const settings& s) {
+         return std::string(s.block_based_cache_enabled ? "true" : "false");
+       }},
       {"DATASET_MOUNT_MEMORY_CACHE_SIZE",
-       [](settings& s, std::string_view n, std::string_view v) { s.memory_cache_size = size_in(n, v, 0, tib); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.memory_cache_size = size_in(n, v, 0, tib);
+       },
        [](const settings& s) { return std::to_string(s.memory_cache_size); }},
       {"DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED",
-       [](settings& s, std::string_view n, std::string_view v) { s.block_file_cache_enabled = parse_bool(v, n); },
-       [](const settings& s) { return std::string(s.block_file_cache_enabled ? "true" : "false"); }},
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.block_file_cache_enabled = parse_bool(v, n);
+       },
+       [](const settings& s) {
+         return std::string(s.block_file_cache_enabled ? "true" : "false");
+       }},
       {"DATASET_MOUNT_BLOCK_FILE_CACHE_MAX_QUEUE_SIZE",
-       [](settings& s, std::string_view n, std::string_view v) { s.block_file_cache_max_queue_size = size_in(n, v, 0, tib); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.block_file_cache_max_queue_size = size_in(n, v, 0, tib);
+       },
        [](const settings& s) { return std::to_string(s.block_file_cache_max_queue_size); }},
       {"DATASET_MOUNT_BLOCK_FILE_CACHE_WRITE_THREADS",
-       [](settings& s, std::string_view n, std::string_view v) { s.block_file_cache_write_threads = threads(n, v); },
-       [](const settings& s) { return std::to_string(s.effective_block_file_cache_write_threads()); }},
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.block_file_cache_write_threads = threads(n, v);
+       },
+       [](const settings& s) {
+         return std::to_string(s.effective_block_file_cache_write_threads());
+       }},
       {"DATASET_UNMOUNT_TIMEOUT_SECONDS",
-       [](settings& s, std::string_view n, std::string_view v) { s.unmount_timeout = seconds(integer_in(n, v, 0, 86400, " of seconds")); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.unmount_timeout = seconds(integer_in(n, v, 0, 86400, " of seconds"));
+       },
        [](const settings& s) { return std::to_string(s.unmount_timeout.count()); }},
       {"AZUREML_OUTPUT_UPLOAD_TIMEOUT_SEC",
-       [](settings& s, std::string_view n, std::string_view v) { s.output_upload_timeout = seconds(integer_in(n, v, 0, 7 * 86400, " of seconds")); },
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.output_upload_timeout = seconds(integer_in(n, v, 0, 7 * 86400, " of seconds"));
+       },
        [](const settings& s) { return std::to_string(s.output_upload_timeout.count()); }},
       {"DATAPORT_CACHE_DIR",
        [](settings& s, std::string_view, std::string_view v) { s.cache_dir = std::string(v); },
@@ -225,7 +288,8 @@ unsigned settings::effective_read_threads() const {
 }
 
 unsigned settings::effective_block_file_cache_write_threads() const {
-  return block_file_cache_write_threads != 0 ? block_file_cache_write_threads : std::min(cores() * 2, 1024u);
+  return block_file_cache_write_threads != 0 ? block_file_cache_write_threads
+                                             : std::min(cores() * 2, 1024u);
 }
 
 void settings::validate() const {
@@ -237,10 +301,11 @@ void settings::validate() const {
                             file_cache_prune_target, file_cache_prune_threshold));
   }
   if (retry_base_delay > retry_max_delay) {
-    throw_error(errc::invalid_argument,
-                fmt::format("DATAPORT_RETRY_BASE_DELAY_MS={} is above DATAPORT_RETRY_MAX_DELAY_MS={}: "
-                            "use base <= max",
-                            retry_base_delay.count(), retry_max_delay.count()));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("DATAPORT_RETRY_BASE_DELAY_MS={} is above DATAPORT_RETRY_MAX_DELAY_MS={}: "
+                    "use base <= max",
+                    retry_base_delay.count(), retry_max_delay.count()));
   }
 }
 
@@ -270,8 +335,9 @@ void settings::set(std::string_view name, std::string_view value) {
   }
   std::string known;
   for (const auto& row : rows()) known += (known.empty() ? "" : ", ") + std::string(row.name);
-  throw_error(errc::invalid_argument,
-              fmt::format("unknown setting '{}'; known settings: {} (see docs/settings.md)", name, known));
+  throw_error(
+      errc::invalid_argument,
+      fmt::format("unknown setting '{}'; known settings: {} (see docs/settings.md)", name, known));
 }
 
 std::map<std::string, std::string> settings::describe() const {
@@ -291,7 +357,9 @@ std::int64_t parse_size(std::string_view text, std::string_view what) {
     rest.remove_prefix(1);
   }
   std::size_t digits = 0;
-  while (digits < rest.size() && ((rest[digits] >= '0' && rest[digits] <= '9') || rest[digits] == '.')) ++digits;
+  while (digits < rest.size() &&
+         ((rest[digits] >= '0' && rest[digits] <= '9') || rest[digits] == '.'))
+    ++digits;
   const std::string number(rest.substr(0, digits));
   const std::string unit = to_lower(trim(rest.substr(digits)));
   if (number.empty() || std::count(number.begin(), number.end(), '.') > 1 || number == ".") fail();
@@ -321,7 +389,8 @@ std::int64_t parse_size(std::string_view text, std::string_view what) {
   } else {
     if (multiplier == 1) fail();  // fractional bytes
     const double value = std::strtod(number.c_str(), nullptr) * static_cast<double>(multiplier);
-    if (!std::isfinite(value) || value >= 9.0e18) bad_value(what, text, "is too large: use a size below 8 EiB");
+    if (!std::isfinite(value) || value >= 9.0e18)
+      bad_value(what, text, "is too large: use a size below 8 EiB");
     bytes = static_cast<std::int64_t>(value);
   }
   return negative ? -bytes : bytes;

@@ -219,6 +219,62 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
   if (options.body_into && is_2xx(out.resp.status) && !parser.is_done()) {
     const auto dest = *options.body_into;
     const auto declared = parser.content_length();
+    const auto& sink = options.body_sink;
+    if (sink && declared && !parser.chunked()) {
+      // Streamed: the body passes through `dest` (a small scratch buffer) to the sink.
+      const auto length = static_cast<std::size_t>(*declared);
+      std::size_t got = 0;
+      while (got < length && conn.buffer.size() > 0) {
+        const std::size_t n = std::min({conn.buffer.size(), length - got, dest.size()});
+        asio::buffer_copy(asio::buffer(dest.data(), n), conn.buffer.data());
+        conn.buffer.consume(n);
+        sink(std::span<const std::byte>(dest.data(), n));
+        got += n;
+        received = got;
+      }
+      if (counters) counters->add(counter::bytes_received, got);
+      while (got < length) {
+        lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per read
+        const std::size_t n = co_await stream.async_read_some(
+            asio::buffer(dest.data(), std::min(dest.size(), length - got)), token);
+        if (n > 0) sink(std::span<const std::byte>(dest.data(), n));
+        got += n;
+        received = got;
+        if (counters) counters->add(counter::bytes_received, n);
+        if (ec) {
+          out.failed = failure{ec, phase::read_body, true};
+          co_return out;
+        }
+      }
+      out.resp.body_size = got;
+      out.keep_alive = parser.keep_alive();
+      co_return out;
+    }
+    if (sink) {
+      // Streamed chunked body: the parser fills `dest` again and again.
+      std::size_t got = 0;
+      while (!parser.is_done()) {
+        auto& body = parser.get().body();
+        body.data = reinterpret_cast<char*>(dest.data());
+        body.size = dest.size();
+        body.more = true;
+        lowest.expires_after(config.idle_timeout);
+        co_await bhttp::async_read_some(stream, conn.buffer, parser, token);
+        const auto n = dest.size() - body.size;
+        if (n > 0) sink(std::span<const std::byte>(dest.data(), n));
+        got += n;
+        received = got;
+        if (counters) counters->add(counter::bytes_received, n);
+        if (ec == bhttp::error::need_buffer) ec = {};
+        if (ec) {
+          out.failed = failure{ec, phase::read_body, true};
+          co_return out;
+        }
+      }
+      out.resp.body_size = got;
+      out.keep_alive = parser.keep_alive();
+      co_return out;
+    }
     if (declared && *declared > dest.size()) {
       out.failed = failure{bhttp::error::body_limit, phase::read_body, true};
       co_return out;
@@ -235,8 +291,8 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
       if (counters) counters->add(counter::bytes_received, got);
       while (got < length) {
         lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per read
-        const std::size_t n = co_await stream.async_read_some(
-            asio::buffer(dest.data() + got, length - got), token);
+        const std::size_t n =
+            co_await stream.async_read_some(asio::buffer(dest.data() + got, length - got), token);
         got += n;
         received = got;
         if (counters) counters->add(counter::bytes_received, n);

@@ -155,7 +155,8 @@ boost::asio::awaitable<response> client::send(request req, send_options options)
                  fmt::format("bytes={}-{}", range->first + resume_offset,
                              range->last ? std::to_string(*range->last) : std::string()));
       if (pinned_etag && !caller_pinned) set_header(attempt.headers, "If-Match", *pinned_etag);
-      attempt_options.body_into = options.body_into->subspan(resume_offset);
+      // A streamed body keeps its scratch buffer; a buffered one continues where it stopped.
+      if (!options.body_sink) attempt_options.body_into = options.body_into->subspan(resume_offset);
     }
     if (options.prepare) co_await options.prepare(attempt);
     if (retries > 0) self.count(counter::retries);
@@ -209,8 +210,9 @@ boost::asio::awaitable<response> client::send(request req, send_options options)
           resp->body_size += resume_offset;
           if (auto content_range = resp->header("content-range")) {
             const auto slash = content_range->find('/');
-            const std::string total =
-                slash == std::string_view::npos ? "*" : std::string(content_range->substr(slash + 1));
+            const std::string total = slash == std::string_view::npos
+                                          ? "*"
+                                          : std::string(content_range->substr(slash + 1));
             const std::uint64_t last = range->first + resp->body_size - 1;
             set_header(resp->headers, "Content-Range",
                        fmt::format("bytes {}-{}/{}", range->first, last, total));

@@ -122,8 +122,7 @@ std::unique_ptr<list_pager> memory_store::list(list_options options) {
   return std::make_unique<vector_pager>(std::move(items));
 }
 
-boost::asio::awaitable<read_result> memory_store::read_range(std::string path,
-                                                             std::uint64_t offset,
+boost::asio::awaitable<read_result> memory_store::read_range(std::string path, std::uint64_t offset,
                                                              std::span<std::byte> into,
                                                              std::string if_match) {
   ++read_calls_;
@@ -137,19 +136,22 @@ boost::asio::awaitable<read_result> memory_store::read_range(std::string path,
   {
     std::lock_guard lock(mutex_);
     auto it = objects_.find(path);
-    if (it == objects_.end()) throw_error(errc::not_found, fmt::format("'{}' does not exist", path));
+    if (it == objects_.end())
+      throw_error(errc::not_found, fmt::format("'{}' does not exist", path));
     data = it->second.data;
     etag = it->second.etag;
   }
   if (!if_match.empty() && if_match != etag) {
-    throw_error(errc::changed, fmt::format("'{}' changed (ETag {} is now {}); reopen it", path,
-                                           if_match, etag), {412, "ConditionNotMet", ""});
+    throw_error(errc::changed,
+                fmt::format("'{}' changed (ETag {} is now {}); reopen it", path, if_match, etag),
+                {412, "ConditionNotMet", ""});
   }
   read_result result;
   result.etag = etag;
   result.object_size = data->size();
   if (offset < data->size()) {
-    result.bytes = static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), data->size() - offset));
+    result.bytes =
+        static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), data->size() - offset));
     std::memcpy(into.data(), data->data() + offset, result.bytes);
   }
   bytes_served_ += result.bytes;
@@ -190,7 +192,8 @@ boost::asio::awaitable<object_info> memory_store::commit_blocks(std::string path
     auto& blocks = staged_[path];
     for (const auto& id : block_ids) {
       auto it = blocks.find(id);
-      if (it == blocks.end()) throw_error(errc::invalid_argument, "block " + id + " was not staged");
+      if (it == blocks.end())
+        throw_error(errc::invalid_argument, "block " + id + " was not staged");
       all.insert(all.end(), it->second.begin(), it->second.end());
     }
     staged_.erase(path);
@@ -203,14 +206,21 @@ boost::asio::awaitable<object_info> memory_store::commit_blocks(std::string path
 boost::asio::awaitable<void> memory_store::remove(std::string path) {
   check("remove", path);
   std::lock_guard lock(mutex_);
-  if (objects_.erase(path) == 0) throw_error(errc::not_found, fmt::format("'{}' does not exist", path));
+  if (objects_.erase(path) == 0)
+    throw_error(errc::not_found, fmt::format("'{}' does not exist", path));
   co_return;
 }
 
-boost::asio::awaitable<void> memory_store::create_container() { co_return; }
+boost::asio::awaitable<void> memory_store::create_container() {
+  co_return;
+}
 
-store_capabilities memory_store::capabilities() const noexcept { return {}; }
+store_capabilities memory_store::capabilities() const noexcept {
+  return {};
+}
 
-std::string memory_store::describe() const { return name_; }
+std::string memory_store::describe() const {
+  return name_;
+}
 
 }  // namespace dataport

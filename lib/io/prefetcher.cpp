@@ -65,7 +65,8 @@ unsigned prefetch_planner::window_of(const stream& s) const {
 std::vector<std::uint64_t> prefetch_planner::wanted() const {
   std::vector<const stream*> order;
   for (const auto& s : streams_) order.push_back(&s);
-  std::sort(order.begin(), order.end(), [](const stream* a, const stream* b) { return a->tick > b->tick; });
+  std::sort(order.begin(), order.end(),
+            [](const stream* a, const stream* b) { return a->tick > b->tick; });
   std::vector<std::uint64_t> out;
   for (const stream* s : order) {
     const std::uint64_t end = std::min<std::uint64_t>(block_count_, s->next + window_of(*s));
@@ -93,6 +94,8 @@ unsigned prefetch_planner::current_window() const {
   return newest ? window_of(*newest) : 0;
 }
 
-void prefetch_planner::reset() { streams_.clear(); }
+void prefetch_planner::reset() {
+  streams_.clear();
+}
 
 }  // namespace dataport::io_detail

@@ -23,11 +23,16 @@ std::optional<std::string> process_env(std::string_view name) {
 
 std::string_view to_string(preset p) noexcept {
   switch (p) {
-    case preset::large_sequential: return "large-sequential";
-    case preset::large_parallel: return "large-parallel";
-    case preset::small_files_once: return "small-files-once";
-    case preset::small_files_epochs: return "small-files-epochs";
-    case preset::large_random: return "large-random";
+    case preset::large_sequential:
+      return "large-sequential";
+    case preset::large_parallel:
+      return "large-parallel";
+    case preset::small_files_once:
+      return "small-files-once";
+    case preset::small_files_epochs:
+      return "small-files-epochs";
+    case preset::large_random:
+      return "large-random";
   }
   return "unknown";
 }
@@ -39,7 +44,9 @@ std::vector<preset> all_presets() {
 
 std::optional<preset> parse_preset(std::string_view name) {
   std::string normal;
-  for (char c : name) normal.push_back(c == '_' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  for (char c : name)
+    normal.push_back(c == '_' ? '-'
+                              : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   for (preset p : all_presets()) {
     if (to_string(p) == normal) return p;
   }
@@ -90,7 +97,8 @@ settings settings_from_environment_with_preset(const settings::env_lookup& looku
   const auto p = parse_preset(*name);
   if (!p) {
     std::string known;
-    for (preset each : all_presets()) known += (known.empty() ? "" : ", ") + std::string(to_string(each));
+    for (preset each : all_presets())
+      known += (known.empty() ? "" : ", ") + std::string(to_string(each));
     throw_error(errc::invalid_argument,
                 fmt::format("DATAPORT_PRESET='{}' is not a preset; use one of: {}", *name, known));
   }

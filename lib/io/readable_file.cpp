@@ -81,7 +81,8 @@ asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index)
   }
   if (got < length) {
     throw_error(errc::changed, fmt::format("'{}' is shorter than when it was opened ({} bytes); "
-                                           "reopen it to read the new version", path, info.size));
+                                           "reopen it to read the new version",
+                                           path, info.size));
   }
   block_data data = std::move(buffer);
   if (svc.memory) svc.memory->put(key, data);
@@ -217,8 +218,10 @@ asio::awaitable<std::size_t> readable_file::core::read(std::uint64_t offset,
     const std::uint64_t index = first + i;
     const std::uint64_t block_start = index * block_size;
     const std::uint64_t from = std::max(offset, block_start) - block_start;
-    const std::uint64_t until = std::min<std::uint64_t>(offset + total, block_start + s->data->size()) - block_start;
-    std::memcpy(into.data() + copied, s->data->data() + from, static_cast<std::size_t>(until - from));
+    const std::uint64_t until =
+        std::min<std::uint64_t>(offset + total, block_start + s->data->size()) - block_start;
+    std::memcpy(into.data() + copied, s->data->data() + from,
+                static_cast<std::size_t>(until - from));
     copied += static_cast<std::size_t>(until - from);
     std::lock_guard lock(mutex);
     if (s->prefetch && !s->used) svc.counters->add(counter::prefetch_used_bytes, s->data->size());
@@ -244,13 +247,17 @@ void readable_file::core::close() {
   retire();
 }
 
-// ---- readable_file -------------------------------------------------------------------------------
+// ---- readable_file
+// -------------------------------------------------------------------------------
 
 readable_file::readable_file(std::shared_ptr<core> state) : core_(std::move(state)) {}
 
-readable_file::~readable_file() { core_->close(); }
+readable_file::~readable_file() {
+  core_->close();
+}
 
-asio::awaitable<std::size_t> readable_file::read_at(std::uint64_t offset, std::span<std::byte> into) {
+asio::awaitable<std::size_t> readable_file::read_at(std::uint64_t offset,
+                                                    std::span<std::byte> into) {
   co_return co_await core_->read(offset, into);
 }
 
@@ -261,32 +268,43 @@ std::size_t readable_file::read_at_blocking(std::uint64_t offset, std::span<std:
     return n;
   }
   if (core_->svc.io.get_executor().running_in_this_thread()) {
-    throw_error(errc::internal, "read_at_blocking() was called from an I/O thread; co_await read_at()");
+    throw_error(errc::internal,
+                "read_at_blocking() was called from an I/O thread; co_await read_at()");
   }
   return asio::co_spawn(core_->svc.io, core_->read(offset, into), asio::use_future).get();
 }
 
-std::uint64_t readable_file::size() const noexcept { return core_->info.size; }
-const std::string& readable_file::etag() const noexcept { return core_->info.etag; }
-const object_info& readable_file::info() const noexcept { return core_->info; }
-bool readable_file::is_whole_file() const noexcept { return core_->whole != nullptr; }
-void readable_file::close() { core_->close(); }
+std::uint64_t readable_file::size() const noexcept {
+  return core_->info.size;
+}
+const std::string& readable_file::etag() const noexcept {
+  return core_->info.etag;
+}
+const object_info& readable_file::info() const noexcept {
+  return core_->info;
+}
+bool readable_file::is_whole_file() const noexcept {
+  return core_->whole != nullptr;
+}
+void readable_file::close() {
+  core_->close();
+}
 
-std::shared_ptr<readable_file> readable_file::open_blocking(std::shared_ptr<reader_services> services,
-                                                            std::shared_ptr<object_store> store,
-                                                            std::string path,
-                                                            std::optional<object_info> known) {
+std::shared_ptr<readable_file> readable_file::open_blocking(
+    std::shared_ptr<reader_services> services, std::shared_ptr<object_store> store,
+    std::string path, std::optional<object_info> known) {
   auto& io = services->io();
   if (io.get_executor().running_in_this_thread()) {
     throw_error(errc::internal, "open_blocking() was called from an I/O thread; co_await open()");
   }
-  return asio::co_spawn(io, open(std::move(services), std::move(store), std::move(path), std::move(known)),
-                        asio::use_future).get();
+  return asio::co_spawn(
+             io, open(std::move(services), std::move(store), std::move(path), std::move(known)),
+             asio::use_future)
+      .get();
 }
 
-std::shared_ptr<readable_file> readable_file::open_blocking(context& ctx,
-                                                            std::shared_ptr<reader_services> services,
-                                                            const location& where) {
+std::shared_ptr<readable_file> readable_file::open_blocking(
+    context& ctx, std::shared_ptr<reader_services> services, const location& where) {
   return open_blocking(std::move(services), ctx.open_store(where), store_path(where));
 }
 

@@ -31,9 +31,12 @@ reader_services::impl::impl(boost::asio::io_context& context_io, settings s,
     memory = std::make_unique<memory_block_cache>(config.memory_cache_size, counters);
   }
   const bool wants_disk = config.block_based_cache_enabled ? config.block_file_cache_enabled : true;
-  if (wants_disk) disk = std::make_unique<disk_cache>(disk_cache_options::from_settings(config), counters);
-  log::debug("reader", "block {} B, window {} blocks, {} prefetch requests, memory tier {} B, disk "
-                       "tier {}", options.block_size, options.window_blocks, options.max_inflight,
+  if (wants_disk)
+    disk = std::make_unique<disk_cache>(disk_cache_options::from_settings(config), counters);
+  log::debug("reader",
+             "block {} B, window {} blocks, {} prefetch requests, memory tier {} B, disk "
+             "tier {}",
+             options.block_size, options.window_blocks, options.max_inflight,
              config.memory_cache_size, disk ? disk->directory().string() : std::string("off"));
 }
 
@@ -72,14 +75,30 @@ reader_services::reader_services(boost::asio::io_context& io, settings config,
 
 reader_services::~reader_services() = default;
 
-const settings& reader_services::config() const noexcept { return impl_->config; }
-const reader_options& reader_services::options() const noexcept { return impl_->options; }
-boost::asio::io_context& reader_services::io() noexcept { return impl_->io; }
-metrics& reader_services::counters() noexcept { return *impl_->counters; }
-std::shared_ptr<metrics> reader_services::counters_ptr() const noexcept { return impl_->counters; }
-memory_block_cache* reader_services::memory_cache() noexcept { return impl_->memory.get(); }
-disk_cache* reader_services::disk() noexcept { return impl_->disk.get(); }
-attribute_cache& reader_services::attributes() noexcept { return impl_->attributes; }
+const settings& reader_services::config() const noexcept {
+  return impl_->config;
+}
+const reader_options& reader_services::options() const noexcept {
+  return impl_->options;
+}
+boost::asio::io_context& reader_services::io() noexcept {
+  return impl_->io;
+}
+metrics& reader_services::counters() noexcept {
+  return *impl_->counters;
+}
+std::shared_ptr<metrics> reader_services::counters_ptr() const noexcept {
+  return impl_->counters;
+}
+memory_block_cache* reader_services::memory_cache() noexcept {
+  return impl_->memory.get();
+}
+disk_cache* reader_services::disk() noexcept {
+  return impl_->disk.get();
+}
+attribute_cache& reader_services::attributes() noexcept {
+  return impl_->attributes;
+}
 std::uint64_t reader_services::prefetch_bytes_held() const noexcept {
   return impl_->prefetch_held.load(std::memory_order_relaxed);
 }

@@ -28,7 +28,8 @@ asio::awaitable<void> readable_file::core::download_whole_file() {
 
   const std::uint64_t chunk = svc.options.whole_file_chunk_size;
   const std::uint64_t chunks = std::max<std::uint64_t>(1, (info.size + chunk - 1) / chunk);
-  const unsigned workers = static_cast<unsigned>(std::min<std::uint64_t>(svc.options.max_inflight, chunks));
+  const unsigned workers =
+      static_cast<unsigned>(std::min<std::uint64_t>(svc.options.max_inflight, chunks));
   struct shared_state {
     explicit shared_state(const asio::any_io_executor& ex) : finished(ex) {}
     std::atomic<std::uint64_t> next{0};
@@ -54,7 +55,8 @@ asio::awaitable<void> readable_file::core::download_whole_file() {
               const std::uint64_t index = state->next++;
               if (index >= chunks) break;
               const std::uint64_t offset = index * chunk;
-              const auto length = static_cast<std::size_t>(std::min(chunk, self->info.size - offset));
+              const auto length =
+                  static_cast<std::size_t>(std::min(chunk, self->info.size - offset));
               buffer.resize(length);
               std::size_t got = 0;
               while (got < length) {
@@ -64,8 +66,8 @@ asio::awaitable<void> readable_file::core::download_whole_file() {
                 got += r.bytes;
               }
               if (got < length) {
-                throw_error(errc::changed, fmt::format("'{}' is shorter than when it was opened",
-                                                       self->path));
+                throw_error(errc::changed,
+                            fmt::format("'{}' is shorter than when it was opened", self->path));
               }
               auto write = [&writer, offset, &buffer] {
                 writer->write_at(offset, buffer);
@@ -111,7 +113,8 @@ asio::awaitable<std::shared_ptr<readable_file>> readable_file::open(
     info = co_await store->stat(path);
   }
   if (info.is_directory) {
-    throw_error(errc::unsupported, fmt::format("'{}' is a folder, not a file; open a file in it", path));
+    throw_error(errc::unsupported,
+                fmt::format("'{}' is a folder, not a file; open a file in it", path));
   }
   auto state = std::make_shared<core>(services, std::move(store), std::move(path), std::move(info));
   auto& svc = state->svc;

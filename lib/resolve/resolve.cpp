@@ -69,7 +69,8 @@ account_settings account_chain(const std::string& account, std::string default_s
     out.credential = cs->credential();
     return out;
   }
-  if (auto env_account = getenv_nonempty(ctx.env, "AZURE_STORAGE_ACCOUNT"); env_account == account) {
+  if (auto env_account = getenv_nonempty(ctx.env, "AZURE_STORAGE_ACCOUNT");
+      env_account == account) {
     if (auto key = getenv_nonempty(ctx.env, "AZURE_STORAGE_KEY")) {
       out.credential.type = credential_config::kind::shared_key;
       out.credential.account_name = account;
@@ -86,7 +87,8 @@ void apply_managed_identity_fallback(credential_config& credential, const resolv
   if (credential.type != credential_config::kind::anonymous) return;
   const auto flag = getenv_nonempty(ctx.env, "DATAPORT_USE_MANAGED_IDENTITY");
   const bool requested = flag && (detail::iequals(*flag, "true") || *flag == "1");
-  if (!requested && !getenv_nonempty(ctx.env, "IDENTITY_ENDPOINT") && !getenv_nonempty(ctx.env, "MSI_ENDPOINT")) {
+  if (!requested && !getenv_nonempty(ctx.env, "IDENTITY_ENDPOINT") &&
+      !getenv_nonempty(ctx.env, "MSI_ENDPOINT")) {
     return;
   }
   credential.type = credential_config::kind::managed_identity;
@@ -143,7 +145,8 @@ location resolve_http(const parsed_uri& uri, const resolve_context& ctx) {
     loc.account = uri.account;
     loc.container = uri.container;
     loc.path = uri.path;
-    const std::string service_url = fmt::format("{}://{}.blob.{}", scheme, uri.account, uri.endpoint_suffix);
+    const std::string service_url =
+        fmt::format("{}://{}.blob.{}", scheme, uri.account, uri.endpoint_suffix);
     loc.service_url = service_url;
     loc.credential = account_chain(uri.account, service_url, ctx).credential;
   } else {
@@ -154,7 +157,8 @@ location resolve_http(const parsed_uri& uri, const resolve_context& ctx) {
       const auto& prefix = endpoint.service_url;
       const bool matches = detail::istarts_with(url, prefix) &&
                            (url.size() == prefix.size() || url[prefix.size()] == '/');
-      if (matches && (best == nullptr || prefix.size() > best->service_url.size())) best = &endpoint;
+      if (matches && (best == nullptr || prefix.size() > best->service_url.size()))
+        best = &endpoint;
     }
     if (best == nullptr) {
       loc.backend = backend_kind::https;
@@ -169,12 +173,14 @@ location resolve_http(const parsed_uri& uri, const resolve_context& ctx) {
     loc.backend = backend_kind::blob;
     loc.account = best->account;
     loc.container = std::string(rest.substr(0, slash));
-    loc.path = slash == std::string_view::npos ? std::string{} : std::string(rest.substr(slash + 1));
+    loc.path =
+        slash == std::string_view::npos ? std::string{} : std::string(rest.substr(slash + 1));
     if (loc.container.empty()) {
-      throw_error(errc::invalid_argument,
-                  fmt::format("'{}' names the storage endpoint {} but no container: expected "
-                              "{}/<container>/<path>",
-                              detail::redact_uri(format_uri(uri)), best->service_url, best->service_url));
+      throw_error(
+          errc::invalid_argument,
+          fmt::format("'{}' names the storage endpoint {} but no container: expected "
+                      "{}/<container>/<path>",
+                      detail::redact_uri(format_uri(uri)), best->service_url, best->service_url));
     }
     auto account = account_chain(best->account, best->service_url, ctx);
     loc.service_url = best->service_url;
@@ -194,7 +200,9 @@ location resolve_storage_scheme(const parsed_uri& uri, const resolve_context& ct
   loc.container = uri.container;
   loc.path = uri.path;
   auto account = account_chain(
-      uri.account, fmt::format("{}://{}.blob.{}", secure ? "https" : "http", uri.account, uri.endpoint_suffix), ctx);
+      uri.account,
+      fmt::format("{}://{}.blob.{}", secure ? "https" : "http", uri.account, uri.endpoint_suffix),
+      ctx);
   loc.service_url = account.service_url;
   loc.credential = uri.query.empty() ? account.credential : sas_credential(uri.query);
   apply_managed_identity_fallback(loc.credential, ctx);
@@ -220,14 +228,15 @@ void check_workspace_identity(const parsed_uri& uri, const workspace& ws, std::s
                     detail::iequals(uri.resource_group, ws.resource_group) &&
                     detail::iequals(uri.workspace, ws.workspace_name);
   if (!same) {
-    throw_error(errc::invalid_argument,
-                fmt::format("'{}' names workspace '{}' (subscription '{}', resource group '{}') but "
-                            "the loaded workspace {} is '{}' (subscription '{}', resource group "
-                            "'{}'): use the short form azureml://datastores/<datastore>/paths/<path> "
-                            "or load the matching workspace file",
-                            detail::redact_uri(text), uri.workspace, uri.subscription, uri.resource_group,
-                            ws.file.empty() ? "(none)" : ws.file, ws.workspace_name,
-                            ws.subscription_id, ws.resource_group));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("'{}' names workspace '{}' (subscription '{}', resource group '{}') but "
+                    "the loaded workspace {} is '{}' (subscription '{}', resource group "
+                    "'{}'): use the short form azureml://datastores/<datastore>/paths/<path> "
+                    "or load the matching workspace file",
+                    detail::redact_uri(text), uri.workspace, uri.subscription, uri.resource_group,
+                    ws.file.empty() ? "(none)" : ws.file, ws.workspace_name, ws.subscription_id,
+                    ws.resource_group));
   }
 }
 
@@ -235,10 +244,12 @@ location resolve_datastore(const parsed_uri& uri, const resolve_context& ctx) {
   const workspace& ws = *ctx.ws;
   const auto it = ws.datastores.find(uri.datastore);
   if (it == ws.datastores.end()) {
-    throw_error(errc::not_found,
-                fmt::format("datastore '{}' is not defined in workspace {}; known datastores: {}. "
-                            "Add it under 'datastores:' in the workspace file (see docs/workspace.md)",
-                            uri.datastore, ws.file.empty() ? "(none)" : ws.file, list_names(ws.datastores)));
+    throw_error(
+        errc::not_found,
+        fmt::format("datastore '{}' is not defined in workspace {}; known datastores: {}. "
+                    "Add it under 'datastores:' in the workspace file (see docs/workspace.md)",
+                    uri.datastore, ws.file.empty() ? "(none)" : ws.file,
+                    list_names(ws.datastores)));
   }
   const datastore_config& ds = it->second;
   location loc;
@@ -262,12 +273,14 @@ location resolve_datastore(const parsed_uri& uri, const resolve_context& ctx) {
     }
     case datastore_config::kind::azure_blob:
     case datastore_config::kind::azure_data_lake_gen2: {
-      loc.backend = ds.type == datastore_config::kind::azure_blob ? backend_kind::blob : backend_kind::dfs;
+      loc.backend =
+          ds.type == datastore_config::kind::azure_blob ? backend_kind::blob : backend_kind::dfs;
       loc.account = ds.account_name;
       loc.container = ds.container;
       loc.path = uri.path;
-      auto account = account_chain(ds.account_name,
-                                   fmt::format("{}://{}.blob.{}", ds.protocol, ds.account_name, ds.endpoint), ctx);
+      auto account = account_chain(
+          ds.account_name,
+          fmt::format("{}://{}.blob.{}", ds.protocol, ds.account_name, ds.endpoint), ctx);
       loc.service_url = ds.service_url.empty() ? account.service_url : ds.service_url;
       loc.credential = account.credential;
       break;
@@ -280,14 +293,17 @@ location resolve_datastore(const parsed_uri& uri, const resolve_context& ctx) {
 
 location resolve_parsed(std::string_view text, const resolve_context& ctx, int depth);
 
-location resolve_asset(const parsed_uri& uri, const resolve_context& ctx, std::string_view text, int depth) {
+location resolve_asset(const parsed_uri& uri, const resolve_context& ctx, std::string_view text,
+                       int depth) {
   const workspace& ws = *ctx.ws;
   const auto it = ws.data_assets.find(uri.asset_name);
   if (it == ws.data_assets.end()) {
-    throw_error(errc::not_found,
-                fmt::format("data asset '{}' is not defined in workspace {}; known data assets: {}. "
-                            "Add it under 'data_assets:' in the workspace file (see docs/workspace.md)",
-                            uri.asset_name, ws.file.empty() ? "(none)" : ws.file, list_names(ws.data_assets)));
+    throw_error(
+        errc::not_found,
+        fmt::format("data asset '{}' is not defined in workspace {}; known data assets: {}. "
+                    "Add it under 'data_assets:' in the workspace file (see docs/workspace.md)",
+                    uri.asset_name, ws.file.empty() ? "(none)" : ws.file,
+                    list_names(ws.data_assets)));
   }
   const data_asset& asset = it->second;
   const data_asset_version* version = nullptr;
@@ -296,10 +312,11 @@ location resolve_asset(const parsed_uri& uri, const resolve_context& ctx, std::s
   } else if (auto v = asset.versions.find(uri.asset_version); v != asset.versions.end()) {
     version = &v->second;
   } else {
-    throw_error(errc::not_found,
-                fmt::format("data asset '{}' has no version '{}'; available versions: {} (or use "
-                            "azureml:{}@latest)",
-                            uri.asset_name, uri.asset_version, list_names(asset.versions), uri.asset_name));
+    throw_error(
+        errc::not_found,
+        fmt::format("data asset '{}' has no version '{}'; available versions: {} (or use "
+                    "azureml:{}@latest)",
+                    uri.asset_name, uri.asset_version, list_names(asset.versions), uri.asset_name));
   }
   if (depth >= max_asset_depth) {
     throw_error(errc::invalid_argument,
@@ -323,11 +340,13 @@ location resolve_parsed(std::string_view text, const resolve_context& ctx, int d
       return loc;
     }
     case uri_kind::http:
-    case uri_kind::https: return resolve_http(uri, ctx);
+    case uri_kind::https:
+      return resolve_http(uri, ctx);
     case uri_kind::wasb:
     case uri_kind::wasbs:
     case uri_kind::abfs:
-    case uri_kind::abfss: return resolve_storage_scheme(uri, ctx);
+    case uri_kind::abfss:
+      return resolve_storage_scheme(uri, ctx);
     case uri_kind::azureml_registry_asset:
       throw_error(errc::unsupported,
                   fmt::format("'{}' names a data asset in registry '{}'; registries are not "
@@ -337,7 +356,8 @@ location resolve_parsed(std::string_view text, const resolve_context& ctx, int d
     case uri_kind::azureml_datastore_long:
     case uri_kind::azureml_asset_id:
     case uri_kind::azureml_datastore_short:
-    case uri_kind::azureml_asset: break;
+    case uri_kind::azureml_asset:
+      break;
   }
   if (ctx.ws == nullptr || ctx.ws->empty()) fail_no_workspace(text);
   if (uri.kind == uri_kind::azureml_datastore_long || uri.kind == uri_kind::azureml_asset_id) {

@@ -33,14 +33,17 @@ constexpr std::string_view supported_forms =
 
 constexpr std::string_view azureml_forms =
     "azureml://datastores/<datastore>/paths/<path>, "
-    "azureml://subscriptions/<sub>/resourcegroups/<rg>/[providers/Microsoft.MachineLearningServices/]"
+    "azureml://subscriptions/<sub>/resourcegroups/<rg>/[providers/"
+    "Microsoft.MachineLearningServices/]"
     "workspaces/<ws>/datastores/<datastore>/paths/<path>, "
-    "azureml://subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>/data/<name>/versions/<version>, "
+    "azureml://subscriptions/<sub>/resourcegroups/<rg>/workspaces/<ws>/data/<name>/versions/"
+    "<version>, "
     "azureml://registries/<registry>/data/<name>/versions/<version>, "
     "azureml:<name>:<version> or azureml:<name>@latest";
 
 [[noreturn]] void fail(std::string_view text, std::string_view problem) {
-  throw_error(errc::invalid_argument, fmt::format("{}: got '{}'", problem, detail::redact_uri(text)));
+  throw_error(errc::invalid_argument,
+              fmt::format("{}: got '{}'", problem, detail::redact_uri(text)));
 }
 
 bool is_hex(char c) noexcept {
@@ -111,7 +114,8 @@ void check_container(std::string_view text, std::string_view container, std::str
                      std::string_view form) {
   if (container.empty()) fail(text, fmt::format("the {} name is empty; expected {}", what, form));
   if (auto problem = container_name_problem(container); !problem.empty()) {
-    fail(text, fmt::format("{} name '{}' is invalid: {}; expected {}", what, container, problem, form));
+    fail(text,
+         fmt::format("{} name '{}' is invalid: {}; expected {}", what, container, problem, form));
   }
 }
 
@@ -129,11 +133,14 @@ bool split_storage_host(std::string_view host, parsed_uri& out) {
   return true;
 }
 
-parsed_uri parse_storage_scheme(std::string_view text, std::string_view scheme, std::string_view rest) {
+parsed_uri parse_storage_scheme(std::string_view text, std::string_view scheme,
+                                std::string_view rest) {
   parsed_uri out;
   const bool dfs = scheme.starts_with("abfs");
-  out.kind = scheme == "wasb" ? uri_kind::wasb : scheme == "wasbs" ? uri_kind::wasbs
-           : scheme == "abfs" ? uri_kind::abfs : uri_kind::abfss;
+  out.kind = scheme == "wasb"    ? uri_kind::wasb
+             : scheme == "wasbs" ? uri_kind::wasbs
+             : scheme == "abfs"  ? uri_kind::abfs
+                                 : uri_kind::abfss;
   const std::string what = dfs ? "filesystem" : "container";
   const std::string form = fmt::format("{}://<{}>@<account>.{}.core.windows.net/<path>", scheme,
                                        what, dfs ? "dfs" : "blob");
@@ -166,13 +173,15 @@ parsed_uri parse_http(std::string_view text, std::string_view scheme, std::strin
     fail(text, fmt::format("{} URL needs a host: {}://<host>[:<port>]/<path>", scheme, scheme));
   }
   if (authority->has_userinfo()) {
-    fail(text, "user:password@ in URLs is not supported: use a SAS query or a workspace credential");
+    fail(text,
+         "user:password@ in URLs is not supported: use a SAS query or a workspace credential");
   }
   out.host = to_lower(parts.authority);
   out.query = std::string(parts.query);
   parsed_uri storage;
   const bool plain_host = !authority->has_port();
-  if (plain_host && split_storage_host(out.host, storage) && storage.endpoint_suffix.starts_with("core.")) {
+  if (plain_host && split_storage_host(out.host, storage) &&
+      storage.endpoint_suffix.starts_with("core.")) {
     const std::string form = fmt::format("{}://<account>.{}.{}/<container>/<path>", scheme,
                                          storage.storage_service, storage.endpoint_suffix);
     check_account(text, storage.account, form);
@@ -183,7 +192,8 @@ parsed_uri parse_http(std::string_view text, std::string_view scheme, std::strin
     const auto slash = path.find('/');
     out.container = decode(text, path.substr(0, slash));
     check_container(text, out.container, "container", form);
-    out.path = slash == std::string_view::npos ? std::string{} : decode(text, path.substr(slash + 1));
+    out.path =
+        slash == std::string_view::npos ? std::string{} : decode(text, path.substr(slash + 1));
     return out;
   }
   out.path = decode(text, parts.path);
@@ -200,7 +210,8 @@ parsed_uri parse_file(std::string_view text) {
   } else if (istarts_with(rest, "//localhost/")) {
     rest.remove_prefix(11);
   } else if (rest.starts_with("//")) {
-    fail(text, "file URIs name a local path: file:///<absolute path> (remote hosts are not supported)");
+    fail(text,
+         "file URIs name a local path: file:///<absolute path> (remote hosts are not supported)");
   } else if (!rest.starts_with("/")) {
     fail(text, "file URI needs an absolute path: file:///<absolute path>");
   }
@@ -239,8 +250,9 @@ parsed_uri parse_asset_short(std::string_view text) {
   out.kind = uri_kind::azureml_asset;
   if (const auto at = body.find('@'); at != std::string_view::npos) {
     if (!iequals(body.substr(at + 1), "latest")) {
-      fail(text, "only the label @latest is supported; expected azureml:<name>:<version> or "
-                 "azureml:<name>@latest");
+      fail(text,
+           "only the label @latest is supported; expected azureml:<name>:<version> or "
+           "azureml:<name>@latest");
     }
     out.asset_name = std::string(body.substr(0, at));
     out.asset_latest = true;
@@ -249,8 +261,9 @@ parsed_uri parse_asset_short(std::string_view text) {
   }
   const auto colon = body.find(':');
   if (colon == std::string_view::npos) {
-    fail(text, "a data asset reference needs a version: azureml:<name>:<version> or "
-               "azureml:<name>@latest");
+    fail(text,
+         "a data asset reference needs a version: azureml:<name>:<version> or "
+         "azureml:<name>@latest");
   }
   out.asset_name = std::string(body.substr(0, colon));
   out.asset_version = std::string(body.substr(colon + 1));
@@ -292,7 +305,8 @@ class azureml_reader {
   /// Everything after the current segment boundary, raw (for paths).
   std::string_view remainder() const {
     std::size_t offset = 0;
-    for (std::size_t i = 0; i < index_ && i < segments_.size(); ++i) offset += segments_[i].size() + 1;
+    for (std::size_t i = 0; i < index_ && i < segments_.size(); ++i)
+      offset += segments_[i].size() + 1;
     return offset >= rest_.size() ? std::string_view{} : rest_.substr(offset);
   }
 
@@ -300,8 +314,9 @@ class azureml_reader {
     // Tolerate one trailing slash ("versions/3/").
     if (index_ + 1 == segments_.size() && segments_[index_].empty()) ++index_;
     if (index_ != segments_.size()) {
-      fail(text_, fmt::format("azureml URI has unexpected trailing segments '{}'; accepted forms: {}",
-                              remainder(), azureml_forms));
+      fail(text_,
+           fmt::format("azureml URI has unexpected trailing segments '{}'; accepted forms: {}",
+                       remainder(), azureml_forms));
     }
   }
 
@@ -387,19 +402,32 @@ std::string find_scheme(std::string_view text) {
 
 std::string_view to_string(uri_kind kind) noexcept {
   switch (kind) {
-    case uri_kind::local: return "local";
-    case uri_kind::file: return "file";
-    case uri_kind::http: return "http";
-    case uri_kind::https: return "https";
-    case uri_kind::wasb: return "wasb";
-    case uri_kind::wasbs: return "wasbs";
-    case uri_kind::abfs: return "abfs";
-    case uri_kind::abfss: return "abfss";
-    case uri_kind::azureml_datastore_short: return "azureml_datastore_short";
-    case uri_kind::azureml_datastore_long: return "azureml_datastore_long";
-    case uri_kind::azureml_asset: return "azureml_asset";
-    case uri_kind::azureml_asset_id: return "azureml_asset_id";
-    case uri_kind::azureml_registry_asset: return "azureml_registry_asset";
+    case uri_kind::local:
+      return "local";
+    case uri_kind::file:
+      return "file";
+    case uri_kind::http:
+      return "http";
+    case uri_kind::https:
+      return "https";
+    case uri_kind::wasb:
+      return "wasb";
+    case uri_kind::wasbs:
+      return "wasbs";
+    case uri_kind::abfs:
+      return "abfs";
+    case uri_kind::abfss:
+      return "abfss";
+    case uri_kind::azureml_datastore_short:
+      return "azureml_datastore_short";
+    case uri_kind::azureml_datastore_long:
+      return "azureml_datastore_long";
+    case uri_kind::azureml_asset:
+      return "azureml_asset";
+    case uri_kind::azureml_asset_id:
+      return "azureml_asset_id";
+    case uri_kind::azureml_registry_asset:
+      return "azureml_registry_asset";
   }
   return "unknown";
 }
@@ -420,7 +448,8 @@ std::string container_name_problem(std::string_view name) {
       return "only lowercase letters, digits and '-' are allowed";
     }
   }
-  if (name.front() == '-' || name.back() == '-') return "it must start and end with a letter or digit";
+  if (name.front() == '-' || name.back() == '-')
+    return "it must start and end with a letter or digit";
   if (name.find("--") != std::string_view::npos) return "consecutive hyphens are not allowed";
   return {};
 }
@@ -462,8 +491,10 @@ std::string format_uri(const parsed_uri& uri, bool include_secrets) {
                        encode_segment(uri.workspace));
   };
   switch (uri.kind) {
-    case uri_kind::local: return uri.path;
-    case uri_kind::file: return "file://" + encode_path(uri.path);
+    case uri_kind::local:
+      return uri.path;
+    case uri_kind::file:
+      return "file://" + encode_path(uri.path);
     case uri_kind::http:
     case uri_kind::https: {
       const std::string scheme(to_string(uri.kind));

@@ -35,7 +35,8 @@ class reader {
     return fmt::format("{}:{}", file_, node.Mark().line + 1);
   }
 
-  [[noreturn]] void fail(const YAML::Node& node, std::string_view key, std::string_view problem) const {
+  [[noreturn]] void fail(const YAML::Node& node, std::string_view key,
+                         std::string_view problem) const {
     throw_error(errc::invalid_argument,
                 fmt::format("{}: '{}': {} (see docs/workspace.md for the format)", origin(node),
                             key, problem));
@@ -53,21 +54,25 @@ class reader {
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
         std::string list;
         for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        fail(entry.first, fmt::format("{}.{}", key, name), fmt::format("unknown key; expected one of: {}", list));
+        fail(entry.first, fmt::format("{}.{}", key, name),
+             fmt::format("unknown key; expected one of: {}", list));
       }
     }
   }
 
-  std::string scalar(const YAML::Node& parent, std::string_view key, std::string_view context) const {
+  std::string scalar(const YAML::Node& parent, std::string_view key,
+                     std::string_view context) const {
     const auto node = parent[std::string(key)];
     if (!node) return {};
     if (!node.IsScalar()) fail(node, fmt::format("{}.{}", context, key), "expected a single value");
     return node.as<std::string>();
   }
 
-  std::string required(const YAML::Node& parent, std::string_view key, std::string_view context) const {
+  std::string required(const YAML::Node& parent, std::string_view key,
+                       std::string_view context) const {
     auto value = scalar(parent, key, context);
-    if (value.empty()) fail(parent, fmt::format("{}.{}", context, key), "required field is missing");
+    if (value.empty())
+      fail(parent, fmt::format("{}.{}", context, key), "required field is missing");
     return value;
   }
 
@@ -77,10 +82,16 @@ class reader {
     return p.lexically_normal().string();
   }
 
-  credential_config credentials(const YAML::Node& node, std::string_view context, const std::string& account) const {
+  credential_config credentials(const YAML::Node& node, std::string_view context,
+                                const std::string& account) const {
     const std::string key = fmt::format("{}.credentials", context);
-    check_keys(node, key, {"account_key", "sas_token", "bearer_token", "bearer_token_file", "managed_identity"});
-    if (node.size() > 1) fail(node, key, "give exactly one of account_key, sas_token, bearer_token, bearer_token_file, managed_identity");
+    check_keys(
+        node, key,
+        {"account_key", "sas_token", "bearer_token", "bearer_token_file", "managed_identity"});
+    if (node.size() > 1)
+      fail(node, key,
+           "give exactly one of account_key, sas_token, bearer_token, bearer_token_file, "
+           "managed_identity");
     credential_config config;
     if (node.size() == 0) return config;
     using kind = credential_config::kind;
@@ -106,7 +117,8 @@ class reader {
       if (identity.IsMap()) {
         check_keys(identity, key + ".managed_identity", {"client_id"});
         config.client_id = scalar(identity, "client_id", key + ".managed_identity");
-      } else if (!identity.IsNull() && !(identity.IsScalar() && detail::iequals(identity.Scalar(), "true"))) {
+      } else if (!identity.IsNull() &&
+                 !(identity.IsScalar() && detail::iequals(identity.Scalar(), "true"))) {
         fail(identity, key + ".managed_identity", "expected {client_id: <id>}, {} or true");
       }
     } else {
@@ -117,7 +129,8 @@ class reader {
 
   void check_protocol(const YAML::Node& node, std::string& protocol, std::string_view key) const {
     protocol = detail::to_lower(protocol);
-    if (protocol != "https" && protocol != "http") fail(node, key, fmt::format("protocol '{}' must be https or http", protocol));
+    if (protocol != "https" && protocol != "http")
+      fail(node, key, fmt::format("protocol '{}' must be https or http", protocol));
   }
 
   void check_url(const YAML::Node& node, const std::string& url, std::string_view key) const {
@@ -130,8 +143,9 @@ class reader {
 
   datastore_config datastore(const std::string& name, const YAML::Node& node) const {
     const std::string context = "datastores." + name;
-    check_keys(node, context, {"type", "account_name", "container_name", "filesystem", "endpoint",
-                               "protocol", "service_url", "credentials", "url", "path", "description"});
+    check_keys(node, context,
+               {"type", "account_name", "container_name", "filesystem", "endpoint", "protocol",
+                "service_url", "credentials", "url", "path", "description"});
     datastore_config ds;
     ds.name = name;
     ds.origin = origin(node);
@@ -146,7 +160,9 @@ class reader {
       ds.type = datastore_config::kind::local;
     } else {
       fail(node["type"], context + ".type",
-           fmt::format("unknown datastore type '{}'; expected azure_blob, azure_data_lake_gen2, https or local", type));
+           fmt::format("unknown datastore type '{}'; expected azure_blob, azure_data_lake_gen2, "
+                       "https or local",
+                       type));
     }
     switch (ds.type) {
       case datastore_config::kind::azure_blob:
@@ -154,20 +170,29 @@ class reader {
         ds.account_name = required(node, "account_name", context);
         if (!is_valid_account_name(ds.account_name)) {
           fail(node["account_name"], context + ".account_name",
-               fmt::format("'{}' is not a valid storage account name (3-24 lowercase letters and digits)", ds.account_name));
+               fmt::format(
+                   "'{}' is not a valid storage account name (3-24 lowercase letters and digits)",
+                   ds.account_name));
         }
         const bool dfs = ds.type == datastore_config::kind::azure_data_lake_gen2;
         ds.container = scalar(node, dfs ? "filesystem" : "container_name", context);
-        if (ds.container.empty()) ds.container = scalar(node, dfs ? "container_name" : "filesystem", context);
-        if (ds.container.empty()) fail(node, context + (dfs ? ".filesystem" : ".container_name"), "required field is missing");
+        if (ds.container.empty())
+          ds.container = scalar(node, dfs ? "container_name" : "filesystem", context);
+        if (ds.container.empty())
+          fail(node, context + (dfs ? ".filesystem" : ".container_name"),
+               "required field is missing");
         if (auto problem = container_name_problem(ds.container); !problem.empty()) {
-          fail(node, context + (dfs ? ".filesystem" : ".container_name"), fmt::format("'{}' is invalid: {}", ds.container, problem));
+          fail(node, context + (dfs ? ".filesystem" : ".container_name"),
+               fmt::format("'{}' is invalid: {}", ds.container, problem));
         }
-        if (auto endpoint = scalar(node, "endpoint", context); !endpoint.empty()) ds.endpoint = endpoint;
-        if (auto protocol = scalar(node, "protocol", context); !protocol.empty()) ds.protocol = protocol;
+        if (auto endpoint = scalar(node, "endpoint", context); !endpoint.empty())
+          ds.endpoint = endpoint;
+        if (auto protocol = scalar(node, "protocol", context); !protocol.empty())
+          ds.protocol = protocol;
         check_protocol(node, ds.protocol, context + ".protocol");
         ds.service_url = detail::strip_trailing_slashes(scalar(node, "service_url", context));
-        if (!ds.service_url.empty()) check_url(node["service_url"], ds.service_url, context + ".service_url");
+        if (!ds.service_url.empty())
+          check_url(node["service_url"], ds.service_url, context + ".service_url");
         break;
       }
       case datastore_config::kind::https:
@@ -203,7 +228,8 @@ class reader {
       v.type = required(entry.second, "type", vcontext);
       if (v.type != "uri_file" && v.type != "uri_folder" && v.type != "mltable") {
         fail(entry.second["type"], vcontext + ".type",
-             fmt::format("unknown data asset type '{}'; expected uri_file, uri_folder or mltable", v.type));
+             fmt::format("unknown data asset type '{}'; expected uri_file, uri_folder or mltable",
+                         v.type));
       }
       v.path = required(entry.second, "path", vcontext);
       try {
@@ -225,7 +251,8 @@ class reader {
     account_config out;
     out.name = name;
     out.service_url = detail::strip_trailing_slashes(scalar(node, "service_url", context));
-    if (!out.service_url.empty()) check_url(node["service_url"], out.service_url, context + ".service_url");
+    if (!out.service_url.empty())
+      check_url(node["service_url"], out.service_url, context + ".service_url");
     if (const auto creds = node["credentials"]; creds && !creds.IsNull()) {
       out.has_credentials = creds.size() > 0;
       out.credential = credentials(creds, context, name);
@@ -237,8 +264,9 @@ class reader {
     workspace ws;
     ws.file = file_;
     if (root.IsNull()) return ws;
-    check_keys(root, "<top level>", {"subscription_id", "resource_group", "workspace_name",
-                                     "default_datastore", "datastores", "data_assets", "accounts"});
+    check_keys(root, "<top level>",
+               {"subscription_id", "resource_group", "workspace_name", "default_datastore",
+                "datastores", "data_assets", "accounts"});
     ws.subscription_id = scalar(root, "subscription_id", "workspace");
     ws.resource_group = scalar(root, "resource_group", "workspace");
     ws.workspace_name = scalar(root, "workspace_name", "workspace");
@@ -285,10 +313,14 @@ bool is_number(std::string_view text) noexcept {
 
 std::string_view to_string(datastore_config::kind kind) noexcept {
   switch (kind) {
-    case datastore_config::kind::azure_blob: return "azure_blob";
-    case datastore_config::kind::azure_data_lake_gen2: return "azure_data_lake_gen2";
-    case datastore_config::kind::https: return "https";
-    case datastore_config::kind::local: return "local";
+    case datastore_config::kind::azure_blob:
+      return "azure_blob";
+    case datastore_config::kind::azure_data_lake_gen2:
+      return "azure_data_lake_gen2";
+    case datastore_config::kind::https:
+      return "https";
+    case datastore_config::kind::local:
+      return "local";
   }
   return "unknown";
 }
@@ -309,10 +341,11 @@ workspace parse_workspace(std::string_view text, const std::string& file) {
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    throw_error(errc::invalid_argument,
-                fmt::format("{}:{}:{}: the workspace file does not parse: {} (YAML or JSON expected; "
-                            "see docs/workspace.md)",
-                            file, e.mark.line + 1, e.mark.column + 1, e.msg));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("{}:{}:{}: the workspace file does not parse: {} (YAML or JSON expected; "
+                    "see docs/workspace.md)",
+                    file, e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   try {
     return reader(file).parse(root);
@@ -324,7 +357,8 @@ workspace parse_workspace(std::string_view text, const std::string& file) {
 }
 
 std::string default_workspace_path(const settings::env_lookup& env) {
-  if (auto explicit_path = detail::getenv_nonempty(env, "DATAPORT_WORKSPACE")) return *explicit_path;
+  if (auto explicit_path = detail::getenv_nonempty(env, "DATAPORT_WORKSPACE"))
+    return *explicit_path;
   std::error_code ec;
   if (fs::exists(".dataport/workspace.yaml", ec)) return ".dataport/workspace.yaml";
   fs::path config;
@@ -347,17 +381,19 @@ workspace load_workspace(const std::string& path, const settings::env_lookup& en
   }
   std::ifstream in(file, std::ios::binary);
   if (!in) {
-    throw_error(errc::invalid_argument,
-                fmt::format("workspace file '{}' cannot be read: check the path (given explicitly or "
-                            "by DATAPORT_WORKSPACE); see docs/workspace.md for the format",
-                            file));
+    throw_error(
+        errc::invalid_argument,
+        fmt::format("workspace file '{}' cannot be read: check the path (given explicitly or "
+                    "by DATAPORT_WORKSPACE); see docs/workspace.md for the format",
+                    file));
   }
   std::ostringstream text;
   text << in.rdbuf();
   return parse_workspace(text.str(), file);
 }
 
-workspace load_default_workspace(const std::string& workspace_file, const settings::env_lookup& env) {
+workspace load_default_workspace(const std::string& workspace_file,
+                                 const settings::env_lookup& env) {
   return load_workspace(workspace_file, env);
 }
 

@@ -34,8 +34,7 @@ std::optional<std::vector<object_info>> parse_autoindex(std::string_view html,
       name.pop_back();
       info.is_directory = true;
     }
-    if (name.empty() || name == "." || name == ".." ||
-        name.find('/') != std::string::npos) {
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
       continue;
     }
     if (!info.is_directory && close != std::string_view::npos && close < line_end) {
@@ -43,7 +42,8 @@ std::optional<std::vector<object_info>> parse_autoindex(std::string_view html,
       auto rest = html.substr(close + 4, line_end - close - 4);
       while (!rest.empty() && (rest.back() == ' ' || rest.back() == '\r')) rest.remove_suffix(1);
       const auto space = rest.find_last_of(' ');
-      if (space != std::string_view::npos) info.size = parse_u64(rest.substr(space + 1)).value_or(0);
+      if (space != std::string_view::npos)
+        info.size = parse_u64(rest.substr(space + 1)).value_or(0);
     }
     info.path = folder.empty() ? name : std::string(folder) + "/" + name;
     entries.push_back(std::move(info));

@@ -81,14 +81,21 @@ errc map_blob_status(unsigned status, std::string_view service_code, std::string
     if (entry.code == service_code) return entry.category;
   }
   switch (status) {
-    case 401: return errc::authentication_failed;
-    case 403: return errc::permission_denied;
-    case 404: return errc::not_found;
-    case 409: return errc::already_exists;
-    case 412: return errc::changed;
+    case 401:
+      return errc::authentication_failed;
+    case 403:
+      return errc::permission_denied;
+    case 404:
+      return errc::not_found;
+    case 409:
+      return errc::already_exists;
+    case 412:
+      return errc::changed;
     case 408:
-    case 429: return errc::transient_exhausted;
-    default: break;
+    case 429:
+      return errc::transient_exhausted;
+    default:
+      break;
   }
   if (status >= 500) return errc::transient_exhausted;
   if (status >= 400) return errc::invalid_argument;
@@ -103,26 +110,31 @@ std::string_view advice_for(errc code) {
       return "the credential was accepted but is not allowed to do this: check the SAS "
              "permissions (r, w, l, d) and expiry, or the identity's role assignment (Storage "
              "Blob Data Reader / Contributor)";
-    case errc::not_found: return "check the account, container and path";
-    case errc::changed: return "the object changed since it was opened: re-open to read the new version";
-    case errc::already_exists: return "choose another name or allow overwriting";
+    case errc::not_found:
+      return "check the account, container and path";
+    case errc::changed:
+      return "the object changed since it was opened: re-open to read the new version";
+    case errc::already_exists:
+      return "choose another name or allow overwriting";
     case errc::transient_exhausted:
       return "the service kept failing after every retry: try again later or raise "
              "AZUREML_DATASET_HTTP_RETRY_COUNT";
-    case errc::invalid_argument: return "the service rejected the request as invalid";
-    default: return "the service answered with something dataport does not understand";
+    case errc::invalid_argument:
+      return "the service rejected the request as invalid";
+    default:
+      return "the service answered with something dataport does not understand";
   }
 }
 
 error make_blob_error(const failed_response& response, std::string_view operation,
                       std::string_view target, std::string_view where) {
   const auto body = parse_error_body(response.body);
-  std::string code = !response.error_code_header.empty() ? std::string(response.error_code_header)
-                                                         : body.code;
+  std::string code =
+      !response.error_code_header.empty() ? std::string(response.error_code_header) : body.code;
   const errc category = map_blob_status(response.status, code, body.message);
   service_details details{response.status, redact_text(code), redact_text(response.request_id)};
-  std::string message = fmt::format("{} '{}' at {} failed: HTTP {}", operation, target, where,
-                                    response.status);
+  std::string message =
+      fmt::format("{} '{}' at {} failed: HTTP {}", operation, target, where, response.status);
   if (!details.service_code.empty()) message += " " + details.service_code;
   if (!details.request_id.empty()) message += fmt::format(" (request id {})", details.request_id);
   if (!body.message.empty()) message += ": " + body.message;

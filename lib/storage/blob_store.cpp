@@ -125,13 +125,56 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     fail(resp, "read of blob", path);
   }
 
+  awaitable<read_result> read_range_to(std::string path, std::uint64_t offset,
+                                       std::uint64_t length, std::span<std::byte> scratch,
+                                       byte_sink sink, std::string if_match) override {
+    // One ranged GET whose body streams through `scratch` into the sink.
+    read_result result;
+    result.etag = if_match;
+    if (length == 0) co_return result;
+    auto req = make_request("GET", blob_url(path));
+    http::set_header(req.headers, "Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
+    if (!if_match.empty()) http::set_header(req.headers, "If-Match", if_match);
+    auto options = send_options();
+    options.body_into = scratch;
+    options.body_sink = std::move(sink);
+    auto resp = co_await client_->send(std::move(req), std::move(options));
+    if (resp.status == 206 || resp.status == 200) {
+      // The bytes are already delivered; a response for another range is a failure of the
+      // whole read (the caller discards what it wrote), never silently wrong data.
+      const auto range = sd::parse_content_range(header_text(resp, "Content-Range"));
+      const bool right_start = range ? range->first == offset : (resp.status == 200 && offset == 0);
+      if (!right_start || resp.body_size > length) {
+        throw error(errc::protocol,
+                    fmt::format("the server answered a read of {}/{} at offset {} with another "
+                                "range ('{}'); retry, and check any proxy in between",
+                                container_, path, offset, header_text(resp, "Content-Range")));
+      }
+      result.etag = header_text(resp, "ETag");
+      result.bytes = resp.body_size;
+      if (range) result.object_size = range->total.value_or(0);
+      co_return result;
+    }
+    if (resp.status == 416) co_return result;
+    if (resp.status == 412) {
+      throw error(errc::changed,
+                  fmt::format("blob '{}/{}' at {} changed since it was opened (ETag {} no longer "
+                              "matches): re-open it to read the new version",
+                              container_, path, where_text_, if_match),
+                  service_details{412, header_text(resp, "x-ms-error-code"),
+                                  header_text(resp, "x-ms-request-id")});
+    }
+    fail(resp, "read of blob", path);
+  }
+
   awaitable<object_info> put(std::string path, std::span<const std::byte> data,
                              put_options options) override {
     auto req = make_request("PUT", blob_url(path));
     req.body = data;
     http::set_header(req.headers, "x-ms-blob-type", "BlockBlob");
     set_content_headers(req, path, options);
-    if (!options.content_md5.empty()) http::set_header(req.headers, "Content-MD5", options.content_md5);
+    if (!options.content_md5.empty())
+      http::set_header(req.headers, "Content-MD5", options.content_md5);
     auto resp = co_await send(std::move(req));
     if (resp.status != 201) fail(resp, "upload of blob", path);
     co_return info_from_headers(path, resp, data.size());
@@ -191,9 +234,9 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
   /// One List Blobs call. `prefix` is the raw listing prefix ("a/b/" or "").
   awaitable<sd::listing_page> list_page(std::string prefix, bool recursive, unsigned page_size,
                                         std::string marker) {
-    std::string url = fmt::format("{}?restype=container&comp=list&prefix={}&maxresults={}",
-                                  container_url_, sd::encode_query_value(prefix),
-                                  std::clamp(page_size, 1u, 5000u));
+    std::string url =
+        fmt::format("{}?restype=container&comp=list&prefix={}&maxresults={}", container_url_,
+                    sd::encode_query_value(prefix), std::clamp(page_size, 1u, 5000u));
     if (!recursive) url += "&delimiter=%2F";
     if (!marker.empty()) url += "&marker=" + sd::encode_query_value(marker);
     auto options = send_options();
@@ -218,7 +261,9 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
 
   http::send_options send_options() const {
     http::send_options options;
-    options.prepare = [cred = cred_](http::request& req) { return prepare_blob_request(cred, req); };
+    options.prepare = [cred = cred_](http::request& req) {
+      return prepare_blob_request(cred, req);
+    };
     return options;
   }
 
@@ -238,9 +283,9 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
 
   void set_content_headers(http::request& req, std::string_view path,
                            const put_options& options) const {
-    http::set_header(req.headers, "x-ms-blob-content-type",
-                     options.content_type.empty() ? sd::guess_content_type(path)
-                                                  : options.content_type);
+    http::set_header(
+        req.headers, "x-ms-blob-content-type",
+        options.content_type.empty() ? sd::guess_content_type(path) : options.content_type);
     if (!options.content_md5.empty()) {
       http::set_header(req.headers, "x-ms-blob-content-md5", options.content_md5);
     }
@@ -297,8 +342,8 @@ class blob_pager final : public list_pager {
     if (done_) co_return std::nullopt;
     // The first page is small so the first entries arrive quickly (the service's time grows
     // with the page size); later pages use the full size.
-    const unsigned size = marker_.empty() ? std::min(options_.page_size, first_page_size)
-                                          : options_.page_size;
+    const unsigned size =
+        marker_.empty() ? std::min(options_.page_size, first_page_size) : options_.page_size;
     auto page = co_await store_->list_page(options_.prefix, options_.recursive, size, marker_);
     if (page.next_marker.empty()) {
       done_ = true;
@@ -335,14 +380,13 @@ std::shared_ptr<object_store> make_blob_store(const location& where,
                                               blob_store_options options,
                                               std::shared_ptr<metrics> counters) {
   if (where.container.empty()) {
-    throw_error(errc::invalid_argument,
-                fmt::format("the blob location {} names no container: use "
-                            "<service>/<container>/<path>",
-                            redact_url(where.service_url)));
+    throw_error(errc::invalid_argument, fmt::format("the blob location {} names no container: use "
+                                                    "<service>/<container>/<path>",
+                                                    redact_url(where.service_url)));
   }
   if (!client) throw_error(errc::internal, "make_blob_store needs an http client");
-  return std::make_shared<blob_store>(where, std::move(client), std::move(cred),
-                                      std::move(options), std::move(counters));
+  return std::make_shared<blob_store>(where, std::move(client), std::move(cred), std::move(options),
+                                      std::move(counters));
 }
 
 }  // namespace dataport

@@ -244,12 +244,12 @@ class https_store final : public object_store, public std::enable_shared_from_th
                   service_details{resp.status, {}, {}});
     }
     const errc category = sd::map_blob_status(resp.status, {}, {});
-    throw error(category,
-                fmt::format("{} {} failed: HTTP {} {}. {}", operation, url, resp.status,
-                            resp.reason, category == errc::not_found
-                                             ? std::string_view("check the URL")
-                                             : sd::advice_for(category)),
-                service_details{resp.status, {}, {}});
+    throw error(
+        category,
+        fmt::format("{} {} failed: HTTP {} {}. {}", operation, url, resp.status, resp.reason,
+                    category == errc::not_found ? std::string_view("check the URL")
+                                                : sd::advice_for(category)),
+        service_details{resp.status, {}, {}});
   }
 
   std::shared_ptr<http::client> client_;

@@ -59,13 +59,18 @@ class unique_fd {
 errc errno_category(int err) {
   switch (err) {
     case ENOENT:
-    case ENOTDIR: return errc::not_found;
+    case ENOTDIR:
+      return errc::not_found;
     case EACCES:
-    case EPERM: return errc::permission_denied;
+    case EPERM:
+      return errc::permission_denied;
     case ENOSPC:
-    case EDQUOT: return errc::no_space;
-    case EEXIST: return errc::already_exists;
-    default: return errc::io;
+    case EDQUOT:
+      return errc::no_space;
+    case EEXIST:
+      return errc::already_exists;
+    default:
+      return errc::io;
   }
 }
 
@@ -74,7 +79,8 @@ errc errno_category(int err) {
   std::string_view advice = "check the path and its permissions";
   if (category == errc::no_space) advice = "free disk space or choose another destination";
   if (category == errc::not_found) advice = "check the path";
-  throw_error(category, fmt::format("{} '{}' failed: {}; {}", what, file, std::strerror(err), advice));
+  throw_error(category,
+              fmt::format("{} '{}' failed: {}; {}", what, file, std::strerror(err), advice));
 }
 
 std::string synthetic_etag(const struct stat& st) {
@@ -207,9 +213,9 @@ class local_store final : public object_store, public std::enable_shared_from_th
         const auto block = staging + "/" + hex_of(id);
         unique_fd in(::open(block.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
         if (in.get() < 0) {
-          throw_error(errc::invalid_argument,
-                      fmt::format("cannot commit '{}': block '{}' was not staged", file,
-                                  hex_of(id)));
+          throw_error(
+              errc::invalid_argument,
+              fmt::format("cannot commit '{}': block '{}' was not staged", file, hex_of(id)));
         }
         for (;;) {
           const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
@@ -330,8 +336,8 @@ class local_store final : public object_store, public std::enable_shared_from_th
   template <class Writer>
   static void write_temp(int dir_fd, const std::string& temp, const std::string& file,
                          Writer&& writer) {
-    unique_fd fd(::openat(dir_fd, temp.c_str(),
-                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    unique_fd fd(
+        ::openat(dir_fd, temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
     if (fd.get() < 0) throw_errno(errno, "creating a temporary file for", file);
     try {
       writer(fd.get());
@@ -344,9 +350,9 @@ class local_store final : public object_store, public std::enable_shared_from_th
 
   static void publish(int dir_fd, const std::string& temp, const std::string& name,
                       const std::string& file, bool overwrite) {
-    const int rc = overwrite ? ::renameat(dir_fd, temp.c_str(), dir_fd, name.c_str())
-                             : ::renameat2(dir_fd, temp.c_str(), dir_fd, name.c_str(),
-                                           RENAME_NOREPLACE);
+    const int rc = overwrite
+                       ? ::renameat(dir_fd, temp.c_str(), dir_fd, name.c_str())
+                       : ::renameat2(dir_fd, temp.c_str(), dir_fd, name.c_str(), RENAME_NOREPLACE);
     if (rc == 0) return;
     const int err = errno;
     ::unlinkat(dir_fd, temp.c_str(), 0);
@@ -378,10 +384,11 @@ class local_pager final : public list_pager {
       next_ = 1;  // one empty page, then done
       co_return std::vector<object_info>{};
     }
-    const std::size_t count = std::min<std::size_t>(std::max(options_.page_size, 1u),
-                                                    entries_.size() - next_);
-    std::vector<object_info> page(std::make_move_iterator(entries_.begin() + static_cast<std::ptrdiff_t>(next_)),
-                                  std::make_move_iterator(entries_.begin() + static_cast<std::ptrdiff_t>(next_ + count)));
+    const std::size_t count =
+        std::min<std::size_t>(std::max(options_.page_size, 1u), entries_.size() - next_);
+    std::vector<object_info> page(
+        std::make_move_iterator(entries_.begin() + static_cast<std::ptrdiff_t>(next_)),
+        std::make_move_iterator(entries_.begin() + static_cast<std::ptrdiff_t>(next_ + count)));
     next_ += count;
     co_return page;
   }

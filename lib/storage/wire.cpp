@@ -36,7 +36,8 @@ int hex_value(char c) {
   return -1;
 }
 
-constexpr std::array<std::string_view, 7> day_names{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr std::array<std::string_view, 7> day_names{"Sun", "Mon", "Tue", "Wed",
+                                                    "Thu", "Fri", "Sat"};
 constexpr std::array<std::string_view, 12> month_names{"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
@@ -195,18 +196,29 @@ std::string quote_etag(std::string_view etag) {
 
 std::string guess_content_type(std::string_view path) {
   static constexpr std::pair<std::string_view, std::string_view> types[] = {
-      {".txt", "text/plain"},          {".csv", "text/csv"},
-      {".tsv", "text/tab-separated-values"}, {".json", "application/json"},
-      {".jsonl", "application/jsonl"}, {".yaml", "application/yaml"},
-      {".yml", "application/yaml"},    {".xml", "application/xml"},
-      {".html", "text/html"},          {".htm", "text/html"},
-      {".md", "text/markdown"},        {".png", "image/png"},
-      {".jpg", "image/jpeg"},          {".jpeg", "image/jpeg"},
-      {".gif", "image/gif"},           {".svg", "image/svg+xml"},
-      {".pdf", "application/pdf"},     {".zip", "application/zip"},
-      {".gz", "application/gzip"},     {".tar", "application/x-tar"},
+      {".txt", "text/plain"},
+      {".csv", "text/csv"},
+      {".tsv", "text/tab-separated-values"},
+      {".json", "application/json"},
+      {".jsonl", "application/jsonl"},
+      {".yaml", "application/yaml"},
+      {".yml", "application/yaml"},
+      {".xml", "application/xml"},
+      {".html", "text/html"},
+      {".htm", "text/html"},
+      {".md", "text/markdown"},
+      {".png", "image/png"},
+      {".jpg", "image/jpeg"},
+      {".jpeg", "image/jpeg"},
+      {".gif", "image/gif"},
+      {".svg", "image/svg+xml"},
+      {".pdf", "application/pdf"},
+      {".zip", "application/zip"},
+      {".gz", "application/gzip"},
+      {".tar", "application/x-tar"},
       {".parquet", "application/vnd.apache.parquet"},
-      {".wav", "audio/wav"},           {".mp4", "video/mp4"},
+      {".wav", "audio/wav"},
+      {".mp4", "video/mp4"},
   };
   for (const auto& [extension, type] : types) {
     if (lower_ends_with(path, extension)) return std::string(type);

@@ -66,6 +66,10 @@ struct chunk_task {
 
 using chunk_channel =
     asio::experimental::concurrent_channel<void(boost::system::error_code, chunk_task)>;
+/// Slice that streamed chunks pass through: small enough to stay in a core's L2 cache, large
+/// enough that each read and pwrite moves plenty of bytes.
+constexpr std::size_t stream_slice = 512 * 1024;
+
 using done_channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 
 std::uint64_t chunk_length(const file_plan& plan, std::uint32_t index) {
@@ -80,7 +84,8 @@ class engine {
     const auto& config = ctx.config();
     workers_ = options.threads ? options.threads : config.effective_downloader_threads();
     chunk_size_ = options.chunk_size ? options.chunk_size : config.chunk_size;
-    const std::uint64_t budget = options.inflight_bytes ? options.inflight_bytes : config.inflight_bytes;
+    const std::uint64_t budget =
+        options.inflight_bytes ? options.inflight_bytes : config.inflight_bytes;
     // Bound memory: every worker holds at most one chunk.
     chunk_size_ = std::max<std::uint64_t>(
         256 * 1024, std::min<std::uint64_t>(chunk_size_, budget / std::max(1u, workers_)));
@@ -176,7 +181,8 @@ class engine {
       while (!path.empty() && path.front() == '/') path.remove_prefix(1);
     }
     if (root.empty()) return std::string(path);
-    if (path.size() > root.size() && path.substr(0, root.size()) == root && path[root.size()] == '/') {
+    if (path.size() > root.size() && path.substr(0, root.size()) == root &&
+        path[root.size()] == '/') {
       return std::string(path.substr(root.size() + 1));
     }
     return std::string(path);
@@ -223,11 +229,14 @@ class engine {
   }
 
   awaitable<std::string> source_md5(const std::string& path, const object_info& info) {
-    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min<std::uint64_t>(info.size, 4u << 20)));
+    std::vector<std::byte> buffer(
+        static_cast<std::size_t>(std::min<std::uint64_t>(info.size, 4u << 20)));
     md5_stream md5;
     for (std::uint64_t offset = 0; offset < info.size;) {
-      const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), info.size - offset));
-      auto r = co_await plan_.source->read_range(path, offset, std::span(buffer).first(want), info.etag);
+      const auto want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), info.size - offset));
+      auto r =
+          co_await plan_.source->read_range(path, offset, std::span(buffer).first(want), info.etag);
       if (r.bytes == 0) break;
       md5.update(std::span(buffer).first(r.bytes));
       offset += r.bytes;
@@ -257,27 +266,49 @@ class engine {
     if (cancelled()) job.fail(errc::cancelled, "cancelled");
     if (!job.failed) {
       const auto length = static_cast<std::size_t>(chunk_length(job.plan, task.index));
-      if (buffer.capacity < length) {
-        buffer.data = std::make_unique_for_overwrite<std::byte[]>(length);
-        buffer.capacity = length;
+      // A destination that takes pieces gets the chunk streamed through a small buffer.
+      const std::size_t needed =
+          job.writer->accepts_pieces() ? std::min(length, stream_slice) : length;
+      if (buffer.capacity < needed) {
+        buffer.data = std::make_unique_for_overwrite<std::byte[]>(needed);
+        buffer.capacity = needed;
       }
-      co_await copy_chunk(job, task.index, std::span(buffer.data.get(), length));
+      co_await copy_chunk(job, task.index, length, std::span(buffer.data.get(), needed));
     }
     if (--job.remaining == 0) co_await finish(job);
   }
 
-  awaitable<void> copy_chunk(file_job& job, std::uint32_t index, std::span<std::byte> buffer) {
+  /// Copies chunk `index` (`length` bytes). `buffer` holds the whole chunk, or, when the writer
+  /// accepts pieces, is the scratch buffer the chunk streams through.
+  awaitable<void> copy_chunk(file_job& job, std::uint32_t index, std::size_t length,
+                             std::span<std::byte> buffer) {
     const std::uint64_t offset = std::uint64_t{index} * job.plan.chunk_size;
     try {
-      const auto r = co_await plan_.source->read_range(job.source_path, offset, buffer,
-                                                       job.plan.source.etag);
-      if (r.bytes != buffer.size()) {
+      read_result r;
+      if (job.writer->accepts_pieces()) {
+        std::uint64_t position = offset;
+        file_writer& writer = *job.writer;
+        object_store::byte_sink sink = [&writer, &position,
+                                        this](std::span<const std::byte> piece) {
+          writer.write_piece(position, piece);
+          position += piece.size();
+          bytes_done_ += piece.size();
+        };
+        r = co_await plan_.source->read_range_to(job.source_path, offset, length, buffer,
+                                                 std::move(sink), job.plan.source.etag);
+      } else {
+        r = co_await plan_.source->read_range(job.source_path, offset, buffer.first(length),
+                                              job.plan.source.etag);
+        if (r.bytes == length) {
+          co_await job.writer->write(index, offset, buffer.first(length));
+          bytes_done_ += length;
+        }
+      }
+      if (r.bytes != length) {
         throw_error(errc::changed, fmt::format("the source became shorter during the copy ({} "
                                                "bytes at offset {} instead of {})",
-                                               r.bytes, offset, buffer.size()));
+                                               r.bytes, offset, length));
       }
-      co_await job.writer->write(index, offset, buffer);
-      bytes_done_ += buffer.size();
     } catch (const dataport::error& e) {
       job.fail(e.code(), e.what());
     } catch (const std::exception& e) {
@@ -303,8 +334,10 @@ class engine {
     if (job.failure_code == errc::cancelled) co_return;
     std::string reason = job.failure;
     if (job.failure_code == errc::changed) {
-      reason = fmt::format("changed during download: {} (use --restart-on-change to start it over "
-                           "once)", job.failure);
+      reason = fmt::format(
+          "changed during download: {} (use --restart-on-change to start it over "
+          "once)",
+          job.failure);
     }
     record_failure(job.plan.relative, job.failure_code, reason);
   }
@@ -324,9 +357,11 @@ class engine {
     }
     const bool opened = co_await open_job(*job);
     if (!opened) co_return;
-    std::vector<std::byte> buffer(static_cast<std::size_t>(std::min(job->plan.chunk_size, job->plan.source.size)));
+    std::vector<std::byte> buffer(
+        static_cast<std::size_t>(std::min(job->plan.chunk_size, job->plan.source.size)));
     for (std::uint32_t i = 0; i < job->plan.chunk_count && !job->failed; ++i) {
-      co_await copy_chunk(*job, i, std::span(buffer).first(chunk_length(job->plan, i)));
+      const auto length = static_cast<std::size_t>(chunk_length(job->plan, i));
+      co_await copy_chunk(*job, i, length, std::span(buffer).first(length));
     }
     co_await finish(*job);
   }
@@ -405,9 +440,9 @@ namespace dataport {
 transfer_summary copy(context& ctx, const location& source, const location& destination,
                       const transfer_options& options) {
   transfer_detail::copy_plan plan = transfer_detail::plan_copy(ctx, source, destination, options);
-  return transfer_detail::execute_plan(ctx, std::move(plan), options,
-                                       fmt::format("{} → {}", redact_url(source.source_uri),
-                                                   redact_url(destination.source_uri)));
+  return transfer_detail::execute_plan(
+      ctx, std::move(plan), options,
+      fmt::format("{} → {}", redact_url(source.source_uri), redact_url(destination.source_uri)));
 }
 
 namespace transfer_detail {
@@ -420,9 +455,10 @@ transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_optio
   const auto retries_before = counters.get(counter::retries);
 
   transfer_detail::engine engine(ctx, std::move(plan), options);
-  log::info("transfer", "copy started: {} (threads={}, chunk={} bytes, if-exists={}, "
-            "verify-md5={})", description,
-            engine.workers(), engine.chunk_size(), to_string(options.if_exists),
+  log::info("transfer",
+            "copy started: {} (threads={}, chunk={} bytes, if-exists={}, "
+            "verify-md5={})",
+            description, engine.workers(), engine.chunk_size(), to_string(options.if_exists),
             options.verify_md5);
   ctx.run(engine.run());
   transfer_summary summary = engine.take_summary();
@@ -430,9 +466,11 @@ transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_optio
       std::chrono::steady_clock::now() - started);
   summary.requests = counters.get(counter::requests) - requests_before;
   summary.retries = counters.get(counter::retries) - retries_before;
-  log::info("transfer", "copy completed in {} ms: {} files, {} bytes, {} failed, {} skipped, {} "
-            "requests, {} retries", summary.duration.count(), summary.files_done, summary.bytes,
-            summary.files_failed, summary.files_skipped, summary.requests, summary.retries);
+  log::info("transfer",
+            "copy completed in {} ms: {} files, {} bytes, {} failed, {} skipped, {} "
+            "requests, {} retries",
+            summary.duration.count(), summary.files_done, summary.bytes, summary.files_failed,
+            summary.files_skipped, summary.requests, summary.retries);
   return summary;
 }
 
@@ -440,9 +478,12 @@ transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_optio
 
 std::string_view to_string(if_exists_policy policy) noexcept {
   switch (policy) {
-    case if_exists_policy::fail: return "fail";
-    case if_exists_policy::overwrite: return "overwrite";
-    case if_exists_policy::skip_identical: return "skip-identical";
+    case if_exists_policy::fail:
+      return "fail";
+    case if_exists_policy::overwrite:
+      return "overwrite";
+    case if_exists_policy::skip_identical:
+      return "skip-identical";
   }
   return "unknown";
 }
@@ -451,8 +492,9 @@ if_exists_policy parse_if_exists(std::string_view text, std::string_view what) {
   if (text == "fail") return if_exists_policy::fail;
   if (text == "overwrite") return if_exists_policy::overwrite;
   if (text == "skip-identical" || text == "skip_identical") return if_exists_policy::skip_identical;
-  throw_error(errc::invalid_argument,
-              fmt::format("{}='{}' is not a policy: use fail, overwrite or skip-identical", what, text));
+  throw_error(
+      errc::invalid_argument,
+      fmt::format("{}='{}' is not a policy: use fail, overwrite or skip-identical", what, text));
 }
 
 }  // namespace dataport

@@ -29,7 +29,9 @@ namespace {
 
 constexpr const char* etag_xattr = "user.dataport.etag";
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
 
 class unique_fd {
  public:
@@ -81,6 +83,13 @@ class local_writer final : public file_writer {
 
   boost::asio::awaitable<void> write(std::uint32_t, std::uint64_t offset,
                                      std::span<const std::byte> data) override {
+    write_piece(offset, data);
+    co_return;
+  }
+
+  bool accepts_pieces() const noexcept override { return true; }
+
+  void write_piece(std::uint64_t offset, std::span<const std::byte> data) override {
     std::size_t done = 0;
     while (done < data.size()) {
       const ssize_t n = ::pwrite(file_.get(), data.data() + done, data.size() - done,
@@ -93,7 +102,6 @@ class local_writer final : public file_writer {
       }
       done += static_cast<std::size_t>(n);
     }
-    co_return;
   }
 
   boost::asio::awaitable<void> commit() override {
@@ -173,7 +181,7 @@ class local_destination final : public destination {
     auto mapped = map_remote_name(plan.relative);
     if (auto* rejected = std::get_if<rejected_name>(&mapped)) {
       co_return open_result{nullptr, fmt::format("not written: {}", rejected->reason),
-                           errc::invalid_argument};
+                            errc::invalid_argument};
     }
     const auto& segments = std::get<local_name>(mapped).segments;
     const std::string display = root_ + "/" + std::get<local_name>(mapped).joined();
@@ -244,7 +252,8 @@ class local_destination final : public destination {
         throw_error(errc::io, fmt::format("cannot create the folder for '{}': {}", display,
                                           errno_text(errno)));
       }
-      unique_fd next(::openat(current.get(), segment, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC));
+      unique_fd next(
+          ::openat(current.get(), segment, O_DIRECTORY | O_NOFOLLOW | O_RDONLY | O_CLOEXEC));
       if (next.get() < 0) {
         const int err = errno;
         if (err == ENOTDIR || err == ELOOP) {
@@ -255,8 +264,8 @@ class local_destination final : public destination {
                                   "never followed)",
                                   display, segments[i]));
         }
-        throw_error(errc::io, fmt::format("cannot open the folder for '{}': {}", display,
-                                          errno_text(err)));
+        throw_error(errc::io,
+                    fmt::format("cannot open the folder for '{}': {}", display, errno_text(err)));
       }
       current = std::move(next);
     }
@@ -273,7 +282,8 @@ class local_destination final : public destination {
     if (!source.etag.empty()) {
       char recorded[512];
       const ssize_t n = ::fgetxattr(fd.get(), etag_xattr, recorded, sizeof recorded);
-      if (n > 0 && std::string_view(recorded, static_cast<std::size_t>(n)) == source.etag) return true;
+      if (n > 0 && std::string_view(recorded, static_cast<std::size_t>(n)) == source.etag)
+        return true;
     }
     if (!source.content_md5.empty()) {
       return md5_base64_of_fd(fd.get(), source.size) == source.content_md5;

@@ -23,13 +23,14 @@ std::variant<local_name, rejected_name> map_remote_name(std::string_view name) {
   std::size_t start = 0;
   while (start <= name.size()) {
     const auto slash = name.find('/', start);
-    const auto segment =
-        name.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
+    const auto segment = name.substr(
+        start, slash == std::string_view::npos ? std::string_view::npos : slash - start);
     if (segment.empty()) return rejected_name{"the name has an empty segment ('//')"};
     if (segment == "." || segment == "..") {
       return rejected_name{fmt::format("the name has a '{}' segment", segment)};
     }
-    if (segment.size() > 255) return rejected_name{"a segment of the name is longer than 255 bytes"};
+    if (segment.size() > 255)
+      return rejected_name{"a segment of the name is longer than 255 bytes"};
     for (const char ch : segment) {
       const auto c = static_cast<unsigned char>(ch);
       if (c == 0) return rejected_name{"the name contains a NUL character"};

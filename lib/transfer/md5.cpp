@@ -45,8 +45,9 @@ std::string md5_base64_of_fd(int fd, std::uint64_t size) {
     const ssize_t n = ::pread(fd, buffer.data(), buffer.size(), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      throw_error(errc::io, fmt::format("cannot read back the file for its MD5 check: {}",
-                                        n == 0 ? "file shorter than expected" : std::strerror(errno)));
+      throw_error(errc::io,
+                  fmt::format("cannot read back the file for its MD5 check: {}",
+                              n == 0 ? "file shorter than expected" : std::strerror(errno)));
     }
     EVP_DigestUpdate(ctx.get(), buffer.data(), static_cast<std::size_t>(n));
     offset += static_cast<std::uint64_t>(n);
@@ -64,7 +65,9 @@ namespace dataport::transfer_detail {
 md5_stream::md5_stream() : ctx_(EVP_MD_CTX_new()) {
   EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_md5(), nullptr);
 }
-md5_stream::~md5_stream() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+md5_stream::~md5_stream() {
+  EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_));
+}
 void md5_stream::update(std::span<const std::byte> data) {
   EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size());
 }

@@ -37,11 +37,14 @@ bool is_local_directory(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-bool ends_with_slash(const std::string& s) { return !s.empty() && s.back() == '/'; }
+bool ends_with_slash(const std::string& s) {
+  return !s.empty() && s.back() == '/';
+}
 
 }  // namespace
 
-file_plan make_file_plan(std::string relative, const object_info& source, std::uint64_t chunk_size) {
+file_plan make_file_plan(std::string relative, const object_info& source,
+                         std::uint64_t chunk_size) {
   file_plan plan;
   plan.relative = std::move(relative);
   plan.source = source;
@@ -68,15 +71,17 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
   settings.verify_md5 = options.verify_md5;
 
   const bool local_destination = destination.backend == backend_kind::local;
-  std::string destination_root;   // local: absolute folder; store: prefix
+  std::string destination_root;  // local: absolute folder; store: prefix
   if (root.is_directory) {
     if (!options.recursive) {
-      throw_error(errc::invalid_argument,
-                  fmt::format("'{}' is a folder: add -R (--recursive) to copy its contents",
-                              redact_url(source.source_uri.empty() ? source.path : source.source_uri)));
+      throw_error(
+          errc::invalid_argument,
+          fmt::format("'{}' is a folder: add -R (--recursive) to copy its contents",
+                      redact_url(source.source_uri.empty() ? source.path : source.source_uri)));
     }
     plan.source_root = source_path;
-    destination_root = local_destination ? destination.path : trim_trailing_slashes(destination.path);
+    destination_root =
+        local_destination ? destination.path : trim_trailing_slashes(destination.path);
   } else {
     plan.single_file = root;
     const std::string name = base_name(source_path);
@@ -113,12 +118,14 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
   }
 
   if (local_destination) {
-    plan.target = make_local_destination(destination_root.empty() ? "." : destination_root, settings);
+    plan.target =
+        make_local_destination(destination_root.empty() ? "." : destination_root, settings);
   } else {
     if (!ctx.open_store(destination)->capabilities().writable) {
-      throw_error(errc::unsupported,
-                  fmt::format("'{}' is read only: copy to a local folder or a blob location instead",
-                              redact_url(destination.source_uri)));
+      throw_error(
+          errc::unsupported,
+          fmt::format("'{}' is read only: copy to a local folder or a blob location instead",
+                      redact_url(destination.source_uri)));
     }
     auto store = ctx.open_store(destination);
     if (options.create_container) ctx.run(store->create_container());

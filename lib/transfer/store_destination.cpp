@@ -102,7 +102,8 @@ class empty_writer final : public file_writer {
  public:
   empty_writer(std::shared_ptr<object_store> store, std::string path, destination_settings settings)
       : store_(std::move(store)), path_(std::move(path)), settings_(settings) {}
-  boost::asio::awaitable<void> write(std::uint32_t, std::uint64_t, std::span<const std::byte>) override {
+  boost::asio::awaitable<void> write(std::uint32_t, std::uint64_t,
+                                     std::span<const std::byte>) override {
     co_return;
   }
   boost::asio::awaitable<void> commit() override {
@@ -130,7 +131,7 @@ class store_destination final : public destination {
     const auto mapped = map_remote_name(plan.relative);
     if (const auto* rejected = std::get_if<rejected_name>(&mapped)) {
       co_return open_result{nullptr, fmt::format("not written: {}", rejected->reason),
-                           errc::invalid_argument};
+                            errc::invalid_argument};
     }
     const std::string path = join_path(prefix_, plan.relative);
     if (settings_.if_exists == if_exists_policy::skip_identical) {
@@ -155,7 +156,8 @@ class store_destination final : public destination {
     if (plan.chunk_count == 0) {
       co_return open_result{std::make_unique<empty_writer>(store_, path, settings_), std::nullopt};
     }
-    co_return open_result{std::make_unique<store_writer>(store_, path, plan, settings_), std::nullopt};
+    co_return open_result{std::make_unique<store_writer>(store_, path, plan, settings_),
+                          std::nullopt};
   }
 
   std::string describe() const override { return store_->describe() + "/" + prefix_; }
@@ -167,6 +169,10 @@ class store_destination final : public destination {
 };
 
 }  // namespace
+
+void file_writer::write_piece(std::uint64_t, std::span<const std::byte>) {
+  throw_error(errc::internal, "this destination does not take pieces");
+}
 
 std::unique_ptr<destination> make_store_destination(std::shared_ptr<object_store> store,
                                                     std::string prefix,

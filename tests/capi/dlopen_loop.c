@@ -41,13 +41,20 @@ static long rss_kib(void) {
   return kib;
 }
 
-#define LOAD(name) \
-  if (!(name = (name##_t)dlsym(lib, #name))) { fprintf(stderr, "missing %s\n", #name); return 1; }
+#define LOAD(name)                               \
+  do {                                           \
+    if (!(name = (name##_t)dlsym(lib, #name))) { \
+      fprintf(stderr, "missing %s\n", #name);    \
+      return 1;                                  \
+    }                                            \
+  } while (0)
 
 typedef dataport_status (*dataport_context_create_t)(const char*, dataport_context**);
 typedef void (*dataport_context_destroy_t)(dataport_context*);
-typedef dataport_status (*dataport_reader_open_t)(dataport_context*, const char*, dataport_reader**);
-typedef dataport_status (*dataport_reader_read_at_t)(dataport_reader*, uint64_t, void*, size_t, size_t*);
+typedef dataport_status (*dataport_reader_open_t)(dataport_context*, const char*,
+                                                  dataport_reader**);
+typedef dataport_status (*dataport_reader_read_at_t)(dataport_reader*, uint64_t, void*, size_t,
+                                                     size_t*);
 typedef void (*dataport_reader_close_t)(dataport_reader*);
 typedef const char* (*dataport_last_error_t)(void);
 
@@ -65,21 +72,37 @@ static int iteration(const char* path, const char* uri, size_t size, uint64_t* h
   size_t got = 0, i;
   uint64_t h = 14695981039346656037ULL;
   void* lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (!lib) { fprintf(stderr, "dlopen: %s\n", dlerror()); return 1; }
-  LOAD(dataport_context_create) LOAD(dataport_context_destroy) LOAD(dataport_reader_open)
-  LOAD(dataport_reader_read_at) LOAD(dataport_reader_close) LOAD(dataport_last_error)
+  if (!lib) {
+    fprintf(stderr, "dlopen: %s\n", dlerror());
+    return 1;
+  }
+  LOAD(dataport_context_create);
+  LOAD(dataport_context_destroy);
+  LOAD(dataport_reader_open);
+  LOAD(dataport_reader_read_at);
+  LOAD(dataport_reader_close);
+  LOAD(dataport_last_error);
   if (dataport_context_create("{\"io_threads\": 1}", &ctx) != DATAPORT_OK ||
       dataport_reader_open(ctx, uri, &reader) != DATAPORT_OK ||
       dataport_reader_read_at(reader, 0, buffer, sizeof buffer, &got) != DATAPORT_OK) {
     fprintf(stderr, "dataport call failed: %s\n", dataport_last_error());
     return 1;
   }
-  if (got != size) { fprintf(stderr, "read %zu bytes, expected %zu\n", got, size); return 1; }
-  for (i = 0; i < got; ++i) { h ^= buffer[i]; h *= 1099511628211ULL; }
+  if (got != size) {
+    fprintf(stderr, "read %zu bytes, expected %zu\n", got, size);
+    return 1;
+  }
+  for (i = 0; i < got; ++i) {
+    h ^= buffer[i];
+    h *= 1099511628211ULL;
+  }
   *hash = h;
   dataport_reader_close(reader);
   dataport_context_destroy(ctx);
-  if (dlclose(lib) != 0) { fprintf(stderr, "dlclose: %s\n", dlerror()); return 1; }
+  if (dlclose(lib) != 0) {
+    fprintf(stderr, "dlclose: %s\n", dlerror());
+    return 1;
+  }
   return 0;
 }
 
@@ -87,14 +110,26 @@ int main(int argc, char** argv) {
   long iterations, i, unloaded = 0, threads0 = 0, fds0 = 0, rss0 = 0, threads, fds, rss;
   uint64_t first = 0, hash = 0;
   size_t size;
-  if (argc < 4) { fprintf(stderr, "usage: %s LIBRARY BLOB_URI BLOB_SIZE [ITERATIONS]\n", argv[0]); return 2; }
+  if (argc < 4) {
+    fprintf(stderr, "usage: %s LIBRARY BLOB_URI BLOB_SIZE [ITERATIONS]\n", argv[0]);
+    return 2;
+  }
   size = (size_t)strtoull(argv[3], NULL, 10);
   iterations = argc > 4 ? strtol(argv[4], NULL, 10) : 1000;
-  if (size > sizeof buffer) { fprintf(stderr, "blob too large for the test buffer\n"); return 2; }
+  if (size > sizeof buffer) {
+    fprintf(stderr, "blob too large for the test buffer\n");
+    return 2;
+  }
   for (i = 0; i < iterations; ++i) {
-    if (iteration(argv[1], argv[2], size, &hash) != 0) { fprintf(stderr, "iteration %ld failed\n", i); return 1; }
+    if (iteration(argv[1], argv[2], size, &hash) != 0) {
+      fprintf(stderr, "iteration %ld failed\n", i);
+      return 1;
+    }
     if (i == 0) first = hash;
-    if (hash != first) { fprintf(stderr, "iteration %ld read different bytes\n", i); return 1; }
+    if (hash != first) {
+      fprintf(stderr, "iteration %ld read different bytes\n", i);
+      return 1;
+    }
     if (dlopen(argv[1], RTLD_NOW | RTLD_NOLOAD) == NULL) {
       ++unloaded;
     } else {
@@ -110,11 +145,20 @@ int main(int argc, char** argv) {
   threads = count_entries("/proc/self/task");
   fds = count_entries("/proc/self/fd");
   rss = rss_kib();
-  printf("iterations=%ld unloaded=%ld threads %ld->%ld fds %ld->%ld rss %ld->%ld KiB\n",
-         iterations, unloaded, threads0, threads, fds0, fds, rss0, rss);
-  if (threads != 1) { fprintf(stderr, "FAIL: %ld threads left (expected only main)\n", threads); return 1; }
-  if (fds > fds0 + 2) { fprintf(stderr, "FAIL: file descriptors grew\n"); return 1; }
-  if (rss > rss0 + 16 * 1024) { fprintf(stderr, "FAIL: RSS grew by more than 16 MiB\n"); return 1; }
+  printf("iterations=%ld unloaded=%ld threads %ld->%ld fds %ld->%ld rss %ld->%ld KiB\n", iterations,
+         unloaded, threads0, threads, fds0, fds, rss0, rss);
+  if (threads != 1) {
+    fprintf(stderr, "FAIL: %ld threads left (expected only main)\n", threads);
+    return 1;
+  }
+  if (fds > fds0 + 2) {
+    fprintf(stderr, "FAIL: file descriptors grew\n");
+    return 1;
+  }
+  if (rss > rss0 + 16 * 1024) {
+    fprintf(stderr, "FAIL: RSS grew by more than 16 MiB\n");
+    return 1;
+  }
   if (unloaded != iterations) {
     fprintf(stderr, "FAIL: the library stayed loaded after dlclose in %ld of %ld iterations\n",
             iterations - unloaded, iterations);

@@ -66,18 +66,23 @@ struct harness {
     }
     http::send_options options;
     options.prepare = [cred](http::request& r) -> boost::asio::awaitable<void> {
-      http::set_header(r.headers, "x-ms-date", auth::rfc1123_date(std::chrono::system_clock::now()));
+      http::set_header(r.headers, "x-ms-date",
+                       auth::rfc1123_date(std::chrono::system_clock::now()));
       co_await cred->apply(r);
     };
     return run(client->send(std::move(req), std::move(options)));
   }
 };
 
-std::string blob_url() { return test::servers()["azurite"]["blob_url"].get<std::string>(); }
+std::string blob_url() {
+  return test::servers()["azurite"]["blob_url"].get<std::string>();
+}
 std::string https_blob_url() {
   return test::servers()["azurite_https"]["blob_url"].get<std::string>();
 }
-std::string token_url() { return test::servers()["token_server"]["url"].get<std::string>(); }
+std::string token_url() {
+  return test::servers()["token_server"]["url"].get<std::string>();
+}
 
 std::string error_code(const http::response& resp) {
   auto code = resp.header("x-ms-error-code");
@@ -124,8 +129,9 @@ TEST_CASE("Shared Key with a wrong key gets 403 AuthenticationFailed and no retr
   harness h;
   auto other_key = test::servers()["azurite"]["accounts"]["dataportsecond"].get<std::string>();
   auto cred = auth::make_shared_key_credential("devstoreaccount1", other_key);
-  auto resp = h.send(cred, "PUT", blob_url() + "/devstoreaccount1/" + test::unique_name("wrong") +
-                                      "?restype=container");
+  auto resp =
+      h.send(cred, "PUT",
+             blob_url() + "/devstoreaccount1/" + test::unique_name("wrong") + "?restype=container");
   CHECK(resp.status == 403);
   // Azure answers a bad signature with AuthenticationFailed; Azurite reports the same failure as
   // AuthorizationFailure (AuthenticationMiddlewareFactory). Either way the service code is there.
@@ -134,8 +140,8 @@ TEST_CASE("Shared Key with a wrong key gets 403 AuthenticationFailed and no retr
 
   // The same key is right for its own account (second account of the emulator).
   auto own = auth::make_shared_key_credential("dataportsecond", other_key);
-  CHECK(h.send(own, "PUT", blob_url() + "/dataportsecond/" + test::unique_name("own") +
-                               "?restype=container")
+  CHECK(h.send(own, "PUT",
+               blob_url() + "/dataportsecond/" + test::unique_name("own") + "?restype=container")
             .status == 201);
 }
 

@@ -34,7 +34,8 @@ azurite_parts azurite_parts_for(conformance::target& t, const char* server) {
   return parts;
 }
 
-std::shared_ptr<credential> shared_key(http::client& client, std::string key = test::well_known_key()) {
+std::shared_ptr<credential> shared_key(http::client& client,
+                                       std::string key = test::well_known_key()) {
   credential_config config;
   config.type = credential_config::kind::shared_key;
   config.account_name = account;
@@ -89,10 +90,10 @@ std::string token_from_server() {
   const auto base = test::servers().at("token_server").at("url").get<std::string>();
   test::http_call_options options;
   options.headers = {{"Metadata", "true"}};
-  const auto reply = test::http_call(
-      base + "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" +
-          "https%3A%2F%2Fstorage.azure.com%2F",
-      options);
+  const auto reply =
+      test::http_call(base + "/metadata/identity/oauth2/token?api-version=2018-02-01&resource=" +
+                          "https%3A%2F%2Fstorage.azure.com%2F",
+                      options);
   REQUIRE(reply.status == 200);
   return nlohmann::json::parse(reply.body).at("access_token").get<std::string>();
 }

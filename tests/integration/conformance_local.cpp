@@ -27,8 +27,8 @@ CONFORMANCE_CASES("local", make_local_target)
 TEST_CASE("local: paths cannot escape the root", "[conformance]") {
   auto t = make_local_target();
   const auto data = test::to_bytes("x");
-  const std::vector<std::string> bad_paths = {"../escape.txt", "a/../../b", "/abs", "a//b", "./a",
-                                              std::string("a\0b", 3)};
+  const std::vector<std::string> bad_paths = {"../escape.txt", "a/../../b", "/abs",
+                                              "a//b",          "./a",       std::string("a\0b", 3)};
   for (const auto& bad : bad_paths) {
     INFO(bad);
     CHECK(conformance::code_of([&] { t.run(t.store->put(bad, data, put_options{})); }) ==

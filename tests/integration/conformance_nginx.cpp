@@ -29,9 +29,15 @@ conformance::target nginx_target(const char* url_key, const char* location_prefi
   return t;
 }
 
-conformance::target http_files() { return nginx_target("http_url", "files"); }
-conformance::target https_files() { return nginx_target("https_url", "files"); }
-conformance::target http_noranges() { return nginx_target("http_url", "noranges"); }
+conformance::target http_files() {
+  return nginx_target("http_url", "files");
+}
+conformance::target https_files() {
+  return nginx_target("https_url", "files");
+}
+conformance::target http_noranges() {
+  return nginx_target("http_url", "noranges");
+}
 
 }  // namespace
 
@@ -73,7 +79,8 @@ TEST_CASE("nginx: same-origin redirects are followed, other hosts are refused", 
   buffer.resize(result.bytes);
   CHECK(buffer == data);
   std::string message;
-  CHECK(conformance::code_of([&] { t.run(t.store->stat("redirect-other/" + folder + "/moved.bin")); },
-                             &message) != errc::ok);
+  CHECK(conformance::code_of(
+            [&] { t.run(t.store->stat("redirect-other/" + folder + "/moved.bin")); }, &message) !=
+        errc::ok);
   CHECK_THAT(message, Catch::Contains("redirect"));
 }

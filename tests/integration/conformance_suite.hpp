@@ -66,11 +66,11 @@ struct target {
   std::string root;
   /// Writes an object at `root/relative` by a channel that always works (may be via `store`).
   std::function<void(const std::string& relative, std::span<const std::byte> data)> seed;
-  bool writable = true;          ///< put/stage/commit/remove through `store`
-  bool listable = true;          ///< list() supported
-  bool exact_pages = true;       ///< list honours page_size (one service page per next_page)
-  bool etag_pinning = true;      ///< If-Match honoured
-  bool writes_unsupported = true; ///< read only by design (errc::unsupported), not by permission
+  bool writable = true;            ///< put/stage/commit/remove through `store`
+  bool listable = true;            ///< list() supported
+  bool exact_pages = true;         ///< list honours page_size (one service page per next_page)
+  bool etag_pinning = true;        ///< If-Match honoured
+  bool writes_unsupported = true;  ///< read only by design (errc::unsupported), not by permission
   std::string name;
 
   template <class T>
@@ -253,10 +253,10 @@ inline void case_pagination(target& t) {
 }
 
 inline void case_hostile_names(target& t) {
-  const std::vector<std::string> names = {"with space.txt",  "percent%25%.txt", "hash#tag.txt",
-                                          "question?.txt",   "plus+sign.txt",
-                                          "\xC3\xA9t\xC3\xA9/\xE6\x97\xA5\xE6\x9C\xAC.txt",
-                                          "amp&eq=semi;.txt"};
+  const std::vector<std::string> names = {
+      "with space.txt",  "percent%25%.txt", "hash#tag.txt",
+      "question?.txt",   "plus+sign.txt",   "\xC3\xA9t\xC3\xA9/\xE6\x97\xA5\xE6\x9C\xAC.txt",
+      "amp&eq=semi;.txt"};
   std::map<std::string, std::vector<std::byte>> contents;
   std::uint64_t seed = 100;
   for (const auto& name : names) {
@@ -296,8 +296,8 @@ inline void case_blocks(target& t) {
   t.run(t.store->stage_block(target_path, "block-002", c, ""));
   // Nothing is visible before the commit.
   CHECK(code_of([&] { t.run(t.store->stat(target_path)); }) == errc::not_found);
-  const auto info = t.run(t.store->commit_blocks(
-      target_path, {"block-002", "block-000", "block-001"}, put_options{}));
+  const auto info = t.run(
+      t.store->commit_blocks(target_path, {"block-002", "block-000", "block-001"}, put_options{}));
   std::vector<std::byte> expected(c);
   expected.insert(expected.end(), a.begin(), a.end());
   expected.insert(expected.end(), b.begin(), b.end());
@@ -340,7 +340,8 @@ inline void case_read_only(target& t) {
   if (t.writable) return;
   std::string message;
   const auto data = test::to_bytes("x");
-  const auto code = code_of([&] { t.run(t.store->put(t.path("x"), data, put_options{})); }, &message);
+  const auto code =
+      code_of([&] { t.run(t.store->put(t.path("x"), data, put_options{})); }, &message);
   if (t.writes_unsupported) {
     CHECK(code == errc::unsupported);
   } else {
@@ -352,10 +353,10 @@ inline void case_read_only(target& t) {
 
 }  // namespace dataport::conformance
 
-#define DATAPORT_CONFORMANCE_CASE(backend, title, fn, factory)          \
-  TEST_CASE(backend ": " title, "[conformance]") {                      \
-    auto target = factory();                                            \
-    ::dataport::conformance::fn(target);                                \
+#define DATAPORT_CONFORMANCE_CASE(backend, title, fn, factory) \
+  TEST_CASE(backend ": " title, "[conformance]") {             \
+    auto target = factory();                                   \
+    ::dataport::conformance::fn(target);                       \
   }
 
 /// One TEST_CASE per behaviour for `backend` (a string literal), using `factory()` → target.

@@ -15,9 +15,13 @@ std::string nginx(std::string_view scheme) {
   return servers().at("nginx").at(std::string(scheme) + "_url").get<std::string>();
 }
 
-std::string port_of(const std::string& url) { return url.substr(url.rfind(':') + 1); }
+std::string port_of(const std::string& url) {
+  return url.substr(url.rfind(':') + 1);
+}
 
-std::string body_of(std::span<const std::byte> data) { return to_string(data); }
+std::string body_of(std::span<const std::byte> data) {
+  return to_string(data);
+}
 
 // A file with checkable bytes under a fresh folder of the nginx root; returns "folder/name".
 std::string publish(std::string_view name, std::size_t size, std::uint64_t seed) {
@@ -71,12 +75,14 @@ TEST_CASE("nginx serves exact bytes, honours Range on /files/ and ignores it on 
     REQUIRE(full.status == 200);
     CHECK(full.body == body_of(data));
 
-    const http_reply part = http_call(nginx(scheme) + "/files/" + file, with_header("Range", "bytes=1000-1999"));
+    const http_reply part =
+        http_call(nginx(scheme) + "/files/" + file, with_header("Range", "bytes=1000-1999"));
     REQUIRE(part.status == 206);
     CHECK(part.header("Content-Range") == "bytes 1000-1999/300000");
     CHECK(part.body == body_of(std::span(data).subspan(1000, 1000)));
 
-    const http_reply ignored = http_call(nginx(scheme) + "/noranges/" + file, with_header("Range", "bytes=0-9"));
+    const http_reply ignored =
+        http_call(nginx(scheme) + "/noranges/" + file, with_header("Range", "bytes=0-9"));
     CHECK(ignored.status == 200);
     CHECK(ignored.body == body_of(data));
 
@@ -135,7 +141,8 @@ TEST_CASE("the https servers present a certificate for 127.0.0.1 only, signed by
 }
 
 TEST_CASE("the token server answers") {
-  const http_reply reply = http_call(servers().at("token_server").at("url").get<std::string>() + "/");
+  const http_reply reply =
+      http_call(servers().at("token_server").at("url").get<std::string>() + "/");
   CHECK(reply.status >= 200);
   CHECK(reply.status < 600);
 }
@@ -221,14 +228,16 @@ TEST_CASE("fault proxy: body faults and resets") {
 
   const auto log = proxy.requests();
   REQUIRE(log.size() == 7);
-  CHECK(log[2].at("upstream_status") == 200);  // ?lost: the upstream answered, the client saw a reset
+  CHECK(log[2].at("upstream_status") ==
+        200);  // ?lost: the upstream answered, the client saw a reset
   CHECK(log[2].at("status").is_null());
   CHECK(log[6].at("status") == 200);
 }
 
 TEST_CASE("fault proxy forwards PUT bodies and Azure headers to Azurite") {
   fault_proxy proxy(servers().at("azurite").at("blob_url").get<std::string>());
-  proxy.set_rules(json::parse(R"([{"match": {"method": "PUT"}, "times": 1, "action": {"delay_ms": 50}}])"));
+  proxy.set_rules(
+      json::parse(R"([{"match": {"method": "PUT"}, "times": 1, "action": {"delay_ms": 50}}])"));
   http_call_options put;
   put.method = "PUT";
   put.body = to_string(random_bytes(100'000, 5));

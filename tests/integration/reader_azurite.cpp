@@ -35,7 +35,8 @@ struct azurite_reader {
     location where;
     where.backend = backend_kind::blob;
     where.account = "devstoreaccount1";
-    where.service_url = test::servers().at("azurite").at("blob_url").get<std::string>() + "/devstoreaccount1";
+    where.service_url =
+        test::servers().at("azurite").at("blob_url").get<std::string>() + "/devstoreaccount1";
     where.container = test::unique_name("reader");
     credential_config c;
     c.type = credential_config::kind::shared_key;
@@ -65,7 +66,9 @@ struct azurite_reader {
     auto f = readable_file::open_blocking(services, store, path);
     std::vector<std::byte> out(f->size());
     std::size_t done = 0;
-    while (done < out.size()) done += f->read_at_blocking(done, std::span(out).subspan(done, std::min<std::size_t>(300'000, out.size() - done)));
+    while (done < out.size())
+      done += f->read_at_blocking(
+          done, std::span(out).subspan(done, std::min<std::size_t>(300'000, out.size() - done)));
     return out;
   }
   void restart() {
@@ -94,7 +97,8 @@ settings small_blocks() {
 
 }  // namespace
 
-TEST_CASE("overwrite while open gives old bytes or errc::changed, and a new open sees the new bytes") {
+TEST_CASE(
+    "overwrite while open gives old bytes or errc::changed, and a new open sees the new bytes") {
   auto s = small_blocks();
   s.memory_cache_size = 0;
   s.block_file_cache_enabled = false;
@@ -110,7 +114,8 @@ TEST_CASE("overwrite while open gives old bytes or errc::changed, and a new open
   for (std::uint64_t off = 0; off < v1.size(); off += 250'000) {
     try {
       const auto n = f->read_at_blocking(off, b);
-      REQUIRE(std::equal(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n), v1.begin() + static_cast<std::ptrdiff_t>(off)));
+      REQUIRE(std::equal(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n),
+                         v1.begin() + static_cast<std::ptrdiff_t>(off)));
     } catch (const error& e) {
       REQUIRE(e.code() == errc::changed);
       break;

@@ -27,7 +27,8 @@ struct dataset {
   std::map<std::string, std::vector<std::byte>> bytes;
 };
 
-dataset make_dataset(dataport::context& ctx, const std::vector<std::pair<std::string, std::size_t>>& files) {
+dataset make_dataset(dataport::context& ctx,
+                     const std::vector<std::pair<std::string, std::size_t>>& files) {
   dataset d;
   create_container(ctx, blob(d.container, ""));
   std::uint64_t seed = 900;
@@ -69,10 +70,11 @@ TEST_CASE("a 503 storm with Retry-After is retried and the files are identical")
   temp_dir tmp("storm");
   auto d = make_dataset(*ctx, {{"a.bin", 3 * chunk}, {"b.bin", 2 * chunk + 7}, {"c.bin", 100}});
   dataport::test::fault_proxy proxy(azurite_url());
-  proxy.set_rules(json::array({{{"match", {{"method", "GET"}, {"path_regex", "/set/"}}},
-                                {"times", 5},
-                                {"action", {{"status", 503}, {"headers", {{"Retry-After", "1"}}},
-                                            {"body", "server busy"}}}}}));
+  proxy.set_rules(json::array(
+      {{{"match", {{"method", "GET"}, {"path_regex", "/set/"}}},
+        {"times", 5},
+        {"action",
+         {{"status", 503}, {"headers", {{"Retry-After", "1"}}}, {"body", "server busy"}}}}}));
   transfer_options o;
   o.recursive = true;
   o.chunk_size = chunk;
@@ -96,9 +98,10 @@ TEST_CASE("a connection reset mid-body resumes from the offset reached - output 
   auto d = make_dataset(*ctx, {{"big.bin", size}});
   const std::string how = GENERATE(std::string("fin"), std::string("rst"));
   dataport::test::fault_proxy proxy(azurite_url());
-  proxy.set_rules(json::array({{{"match", {{"method", "GET"}, {"path_regex", "big\\.bin"}, {"has_header", "Range"}}},
-                                {"times", 1},
-                                {"action", {{"cut_body_at", 0.5}, {"how", how}}}}}));
+  proxy.set_rules(json::array(
+      {{{"match", {{"method", "GET"}, {"path_regex", "big\\.bin"}, {"has_header", "Range"}}},
+        {"times", 1},
+        {"action", {{"cut_body_at", 0.5}, {"how", how}}}}}));
   transfer_options o;
   o.chunk_size = 8u << 20;  // one range for the whole file
   o.threads = 1;
@@ -124,12 +127,15 @@ TEST_CASE("a connection reset mid-body resumes from the offset reached - output 
 TEST_CASE("a permanent 500 on one range fails that file only - --fail-fast stops the rest") {
   auto ctx = make_context(2);
   temp_dir tmp("perm");
-  auto d = make_dataset(*ctx, {{"a_bad.bin", 3 * chunk}, {"b.bin", 3 * chunk + 1}, {"c.bin", 2 * chunk}});
+  auto d = make_dataset(*ctx,
+                        {{"a_bad.bin", 3 * chunk}, {"b.bin", 3 * chunk + 1}, {"c.bin", 2 * chunk}});
   dataport::test::fault_proxy proxy(azurite_url());
   // The first range of a_bad.bin passes, every later one is a 500 (retries included).
-  const json bad_range = {{"method", "GET"}, {"path_regex", "a_bad\\.bin"}, {"has_header", "Range"}};
-  proxy.set_rules(json::array({{{"match", bad_range}, {"times", 1}, {"action", {{"delay_ms", 1}}}},
-                               {{"match", bad_range}, {"action", {{"status", 500}, {"body", "boom"}}}}}));
+  const json bad_range = {
+      {"method", "GET"}, {"path_regex", "a_bad\\.bin"}, {"has_header", "Range"}};
+  proxy.set_rules(
+      json::array({{{"match", bad_range}, {"times", 1}, {"action", {{"delay_ms", 1}}}},
+                   {{"match", bad_range}, {"action", {{"status", 500}, {"body", "boom"}}}}}));
   transfer_options o;
   o.recursive = true;
   o.chunk_size = chunk;
@@ -169,20 +175,23 @@ TEST_CASE("a blob overwritten between two ranges: 'changed during download' / or
   const auto v2 = dataport::test::random_bytes(3 * chunk + 99, 4242);
   dataport::test::fault_proxy proxy(azurite_url());
   const json ranges = {{"method", "GET"}, {"path_regex", "moving\\.bin"}, {"has_header", "Range"}};
-  proxy.set_rules(json::array({{{"match", ranges}, {"times", 1}, {"action", {{"delay_ms", 1}}}},
-                               {{"match", ranges}, {"times", 1}, {"action", {{"delay_ms", 1500}}}}}));
+  proxy.set_rules(
+      json::array({{{"match", ranges}, {"times", 1}, {"action", {{"delay_ms", 1}}}},
+                   {{"match", ranges}, {"times", 1}, {"action", {{"delay_ms", 1500}}}}}));
   transfer_options o;
   o.chunk_size = chunk;
   o.threads = 1;
   const bool restart = GENERATE(false, true);
   o.restart_on_change = restart;
   auto run = std::async(std::launch::async, [&] {
-    return dataport::copy(*ctx, blob(d.container, "set/moving.bin", "devstoreaccount1", proxy.url()),
+    return dataport::copy(*ctx,
+                          blob(d.container, "set/moving.bin", "devstoreaccount1", proxy.url()),
                           local(tmp / "moving.bin"), o);
   });
   // Wait until the second range is held by the proxy, then overwrite the blob.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (range_gets(proxy, "moving.bin").size() < 2 && std::chrono::steady_clock::now() < deadline) {
+  while (range_gets(proxy, "moving.bin").size() < 2 &&
+         std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   REQUIRE(range_gets(proxy, "moving.bin").size() >= 2);
@@ -212,7 +221,8 @@ namespace {
 /// deterministic version of "overwritten between ranges".
 class changing_store final : public dataport::object_store {
  public:
-  explicit changing_store(std::shared_ptr<dataport::memory_store> inner, std::vector<std::byte> next)
+  explicit changing_store(std::shared_ptr<dataport::memory_store> inner,
+                          std::vector<std::byte> next)
       : inner_(std::move(inner)), next_(std::move(next)) {}
   boost::asio::awaitable<dataport::object_info> stat(std::string path) override {
     return inner_->stat(std::move(path));
@@ -242,7 +252,9 @@ class changing_store final : public dataport::object_store {
     throw dataport::error(dataport::errc::unsupported, "read only");
   }
   boost::asio::awaitable<void> create_container() override { co_return; }
-  dataport::store_capabilities capabilities() const noexcept override { return {true, false, false}; }
+  dataport::store_capabilities capabilities() const noexcept override {
+    return {true, false, false};
+  }
   std::string describe() const override { return "changing://"; }
 
  private:
@@ -289,7 +301,8 @@ TEST_CASE("progress: the callback runs and its final values equal the summary") 
   auto ctx = make_context();
   temp_dir tmp("progress");
   std::vector<std::pair<std::string, std::size_t>> files;
-  for (int i = 0; i < 12; ++i) files.emplace_back(fmt::format("p{:02}.bin", i), 2 * chunk + static_cast<std::size_t>(i));
+  for (int i = 0; i < 12; ++i)
+    files.emplace_back(fmt::format("p{:02}.bin", i), 2 * chunk + static_cast<std::size_t>(i));
   auto d = make_dataset(*ctx, files);
   std::mutex m;
   std::vector<dataport::transfer_progress> seen;

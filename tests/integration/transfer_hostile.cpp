@@ -34,7 +34,8 @@ class listed_store final : public dataport::object_store {
     struct pager final : dataport::list_pager {
       std::vector<dataport::object_info> all;
       bool done = false;
-      boost::asio::awaitable<std::optional<std::vector<dataport::object_info>>> next_page() override {
+      boost::asio::awaitable<std::optional<std::vector<dataport::object_info>>> next_page()
+          override {
         if (done) co_return std::nullopt;
         done = true;
         co_return all;
@@ -71,7 +72,9 @@ class listed_store final : public dataport::object_store {
     throw dataport::error(dataport::errc::unsupported, "read only");
   }
   boost::asio::awaitable<void> create_container() override { co_return; }
-  dataport::store_capabilities capabilities() const noexcept override { return {true, false, false}; }
+  dataport::store_capabilities capabilities() const noexcept override {
+    return {true, false, false};
+  }
   std::string describe() const override { return "listed://"; }
 
  private:
@@ -101,7 +104,7 @@ TEST_CASE("map_remote_name rejects every hostile form and keeps ordinary names")
     CHECK(rejected(name));
   }
   for (const std::string& name : {"a"s, "a/b/c.txt"s, "naïve ✓.txt"s, "with space/x y"s, "a/"s,
-                                 "...x"s, "x.."s, std::string(255, 'z')}) {
+                                  "...x"s, "x.."s, std::string(255, 'z')}) {
     INFO("name: " << name);
     REQUIRE_FALSE(rejected(name));
     const auto mapped = std::get<dataport::local_name>(dataport::map_remote_name(name));
@@ -122,10 +125,10 @@ TEST_CASE("fake store: hostile names are skipped with a reason / nothing lands o
   fs::create_directories(dest);
   write_file(tmp / "parent/sibling.txt", dataport::test::to_bytes("keep me"));
   const std::vector<std::string> hostile = {
-      "../escape.txt"s, "a/../../escape2.txt"s, "sub/../../../escape3.txt"s,
-      "a//b.txt"s,      "./dot.txt"s,           "back\\..\\slash.txt"s,    "ctl\x01.txt"s,
-      "nul\0x.txt"s,    std::string(300, 'L') + ".txt", "..\\..\\win.txt"s, "x/./y.txt"s,
-      "/abs.txt"s};
+      "../escape.txt"s,   "a/../../escape2.txt"s, "sub/../../../escape3.txt"s,
+      "a//b.txt"s,        "./dot.txt"s,           "back\\..\\slash.txt"s,
+      "ctl\x01.txt"s,     "nul\0x.txt"s,          std::string(300, 'L') + ".txt",
+      "..\\..\\win.txt"s, "x/./y.txt"s,           "/abs.txt"s};
   std::map<std::string, std::vector<std::byte>> objects;
   for (const auto& name : hostile) objects[name] = dataport::test::to_bytes("evil");
   objects["ok.txt"] = dataport::test::to_bytes("fine");
@@ -159,7 +162,8 @@ TEST_CASE("fake store: hostile names are skipped with a reason / nothing lands o
   CHECK(dataport::test::to_string(read_file(tmp / "parent/sibling.txt")) == "keep me");
 }
 
-TEST_CASE("Azurite: hostile names it accepts are skipped - a name both file and folder is reported") {
+TEST_CASE(
+    "Azurite: hostile names it accepts are skipped - a name both file and folder is reported") {
   using namespace std::string_literals;
   auto ctx = make_context();
   temp_dir tmp("hostile-az");
@@ -215,7 +219,8 @@ TEST_CASE("a symlink planted in the destination is never followed") {
   temp_dir tmp("symlink");
   const std::string c = dataport::test::unique_name("symlink");
   create_container(*ctx, blob(c, ""));
-  put_blob(*ctx, blob(c, "s/linkdir/inside.txt"), dataport::test::to_bytes("through the folder link"));
+  put_blob(*ctx, blob(c, "s/linkdir/inside.txt"),
+           dataport::test::to_bytes("through the folder link"));
   put_blob(*ctx, blob(c, "s/f.txt"), dataport::test::to_bytes("through the file link"));
   put_blob(*ctx, blob(c, "s/g.txt"), dataport::test::to_bytes("plain"));
   const fs::path outside = tmp / "outside";
@@ -229,8 +234,9 @@ TEST_CASE("a symlink planted in the destination is never followed") {
   fs::create_symlink(outside / "partial-target.txt", dest / ".g.txt.dataport-partial");
   const auto outside_before = local_tree(outside);
 
-  const auto policy = GENERATE(dataport::if_exists_policy::fail, dataport::if_exists_policy::overwrite,
-                               dataport::if_exists_policy::skip_identical);
+  const auto policy =
+      GENERATE(dataport::if_exists_policy::fail, dataport::if_exists_policy::overwrite,
+               dataport::if_exists_policy::skip_identical);
   transfer_options o;
   o.recursive = true;
   o.if_exists = policy;

@@ -43,7 +43,9 @@ hashes make_tree(const fs::path& root) {
 
 }  // namespace
 
-TEST_CASE("round trips: upload / download / blob → blob (two accounts / two containers) / local → local") {
+TEST_CASE(
+    "round trips: upload / download / blob → blob (two accounts / two containers) / local → "
+    "local") {
   auto ctx = make_context();
   temp_dir tmp("rt");
   const hashes expected = make_tree(tmp / "src");
@@ -120,7 +122,8 @@ TEST_CASE("single files of every size class / in every direction") {
       auto store = ctx->open_store(blob(c, ""));
       CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, "up/" + name)) == want);
 
-      s = dataport::copy(*ctx, blob(c, "up/" + name), blob(c, "r2r/" + name, "devstoreaccount1"), o);
+      s = dataport::copy(*ctx, blob(c, "up/" + name), blob(c, "r2r/" + name, "devstoreaccount1"),
+                         o);
       REQUIRE(s.files_done == 1);
       CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, "r2r/" + name)) == want);
       std::filesystem::remove(tmp / "got.bin");
@@ -187,14 +190,17 @@ TEST_CASE("destination semantics: existing folder / new name / trailing '/' / fo
   }
 }
 
-TEST_CASE("if-exists policies: fail leaves the file untouched / overwrite replaces / skip-identical reads nothing") {
+TEST_CASE(
+    "if-exists policies: fail leaves the file untouched / overwrite replaces / skip-identical "
+    "reads nothing") {
   auto ctx = make_context();
   temp_dir tmp("exists");
   const std::string c = dataport::test::unique_name("exists");
   create_container(*ctx, blob(c, ""));
   hashes expected;
   for (int i = 0; i < 3; ++i) {
-    const auto data = dataport::test::random_bytes(chunk * 2 + static_cast<std::size_t>(i), 40u + static_cast<std::uint64_t>(i));
+    const auto data = dataport::test::random_bytes(chunk * 2 + static_cast<std::size_t>(i),
+                                                   40u + static_cast<std::uint64_t>(i));
     put_blob(*ctx, blob(c, "tree/f" + std::to_string(i) + ".bin"), data);
     expected["f" + std::to_string(i) + ".bin"] = dataport::test::sha256_hex(data);
   }
@@ -225,7 +231,8 @@ TEST_CASE("if-exists policies: fail leaves the file untouched / overwrite replac
   SECTION("skip-identical: a second run sends no GET but the listing; a changed file fails") {
     dataport::test::fault_proxy proxy(azurite_url());
     o.if_exists = dataport::if_exists_policy::skip_identical;
-    s = dataport::copy(*ctx, blob(c, "tree", "devstoreaccount1", proxy.url()), local(tmp / "dst"), o);
+    s = dataport::copy(*ctx, blob(c, "tree", "devstoreaccount1", proxy.url()), local(tmp / "dst"),
+                       o);
     INFO(describe(s));
     CHECK(s.files_skipped == 3);
     CHECK(s.files_done == 0);

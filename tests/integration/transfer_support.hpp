@@ -109,7 +109,9 @@ inline std::vector<std::byte> read_file(const fs::path& p) {
   return out;
 }
 
-inline std::string file_sha(const fs::path& p) { return dataport::test::sha256_hex(read_file(p)); }
+inline std::string file_sha(const fs::path& p) {
+  return dataport::test::sha256_hex(read_file(p));
+}
 
 /// Every entry under `root` (files, folders, symlinks; not following links), relative paths.
 inline std::vector<std::string> walk(const fs::path& root) {
@@ -195,8 +197,9 @@ inline std::vector<std::string> paths_of(const std::vector<dataport::transfer_pr
 }
 
 inline std::string describe(const dataport::transfer_summary& s) {
-  std::string out = "done=" + std::to_string(s.files_done) + " failed=" +
-                    std::to_string(s.files_failed) + " skipped=" + std::to_string(s.files_skipped);
+  std::string out = "done=" + std::to_string(s.files_done) +
+                    " failed=" + std::to_string(s.files_failed) +
+                    " skipped=" + std::to_string(s.files_skipped);
   for (const auto& p : s.failed) out += "\n  failed " + p.path + ": " + p.reason;
   for (const auto& p : s.skipped) out += "\n  skipped " + p.path + ": " + p.reason;
   return out;

@@ -60,8 +60,8 @@ fault_proxy::fault_proxy(std::string upstream_url, std::string ca_file) {
     ca_file = servers().at("ca_file").get<std::string>();
   }
   const std::string script = std::string(DATAPORT_SOURCE_DIR) + "/tests/fixtures/fault_proxy.py";
-  std::vector<std::string> args = {DATAPORT_PYTHON, script, "--upstream", upstream_url,
-                                   "--port-file", port_file_.string()};
+  std::vector<std::string> args = {DATAPORT_PYTHON, script,        "--upstream",
+                                   upstream_url,    "--port-file", port_file_.string()};
   if (!ca_file.empty()) {
     args.insert(args.end(), {"--ca-file", ca_file});
   }
@@ -84,8 +84,8 @@ fault_proxy::fault_proxy(std::string upstream_url, std::string ca_file) {
   posix_spawnattr_destroy(&attributes);
   if (rc != 0) {
     pid_ = -1;
-    throw_error(errc::internal, std::string("cannot start ") + DATAPORT_PYTHON + " " + script + ": " +
-                                    std::strerror(rc) + "; check that python3 is installed");
+    throw_error(errc::internal, std::string("cannot start ") + DATAPORT_PYTHON + " " + script +
+                                    ": " + std::strerror(rc) + "; check that python3 is installed");
   }
 
   // Bounded wait for the port file; an early exit of the child fails at once with its log.
@@ -101,16 +101,19 @@ fault_proxy::fault_proxy(std::string upstream_url, std::string ca_file) {
     if (exited || std::chrono::steady_clock::now() > deadline) {
       if (exited) pid_ = -1;
       stop();
-      throw_error(errc::internal, std::string("fault_proxy.py ") +
-                                      (exited ? "exited during start-up" : "did not start within 15 s") +
-                                      "; its log (" + log_file_.string() + ") ends with:\n" +
-                                      tail(read_text(log_file_)));
+      throw_error(errc::internal,
+                  std::string("fault_proxy.py ") +
+                      (exited ? "exited during start-up" : "did not start within 15 s") +
+                      "; its log (" + log_file_.string() + ") ends with:\n" +
+                      tail(read_text(log_file_)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
-fault_proxy::~fault_proxy() { stop(); }
+fault_proxy::~fault_proxy() {
+  stop();
+}
 
 void fault_proxy::stop() noexcept {
   if (pid_ <= 0) return;
@@ -132,7 +135,8 @@ void fault_proxy::stop() noexcept {
   std::filesystem::remove(port_file_, ignored);
 }
 
-nlohmann::json fault_proxy::control(std::string_view method, std::string_view path, std::string body) {
+nlohmann::json fault_proxy::control(std::string_view method, std::string_view path,
+                                    std::string body) {
   http_call_options options;
   options.method = std::string(method);
   options.body = std::move(body);
@@ -159,6 +163,8 @@ std::vector<nlohmann::json> fault_proxy::requests() {
   return std::vector<nlohmann::json>(list.begin(), list.end());
 }
 
-void fault_proxy::clear() { control("POST", "/__proxy/clear", {}); }
+void fault_proxy::clear() {
+  control("POST", "/__proxy/clear", {});
+}
 
 }  // namespace dataport::test

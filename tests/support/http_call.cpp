@@ -41,8 +41,8 @@ parsed_url parse_url(std::string_view url) {
     out.https = true;
     rest = url.substr(8);
   } else {
-    throw_error(errc::invalid_argument, "http_call needs an http:// or https:// URL, got " +
-                                            std::string(url));
+    throw_error(errc::invalid_argument,
+                "http_call needs an http:// or https:// URL, got " + std::string(url));
   }
   const auto slash = rest.find('/');
   const std::string_view authority = rest.substr(0, slash);
@@ -59,14 +59,14 @@ parsed_url parse_url(std::string_view url) {
 }
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
 }
 
-http::request<http::string_body> make_request(const parsed_url& url, const http_call_options& options) {
+http::request<http::string_body> make_request(const parsed_url& url,
+                                              const http_call_options& options) {
   http::request<http::string_body> req;
   req.method_string(options.method);
   req.target(url.target);
@@ -148,7 +148,9 @@ http_reply http_call(std::string_view url, const http_call_options& options) {
   } catch (const boost::system::system_error& e) {
     const bool timed_out = e.code() == beast::error::timeout;
     const bool tls = e.code().category() == asio::error::get_ssl_category();
-    throw dataport::error(timed_out ? errc::timeout : tls ? errc::tls : errc::network,
+    throw dataport::error(timed_out ? errc::timeout
+                          : tls     ? errc::tls
+                                    : errc::network,
                           options.method + " " + std::string(url) + " failed: " + e.what() +
                               "; is the test server running?");
   }

@@ -39,8 +39,8 @@ nlohmann::json load_servers() {
   try {
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
-    throw_error(errc::invalid_argument,
-                file.string() + " is not valid JSON (" + e.what() + "); restart the servers fixture");
+    throw_error(errc::invalid_argument, file.string() + " is not valid JSON (" + e.what() +
+                                            "); restart the servers fixture");
   }
 }
 
@@ -61,9 +61,12 @@ const nlohmann::json& servers() {
   return *loaded;
 }
 
-std::filesystem::path state_dir() { return servers().at("state_dir").get<std::string>(); }
+std::filesystem::path state_dir() {
+  return servers().at("state_dir").get<std::string>();
+}
 
-std::filesystem::path write_www_file(std::string_view relative_path, std::span<const std::byte> data) {
+std::filesystem::path write_www_file(std::string_view relative_path,
+                                     std::span<const std::byte> data) {
   const std::filesystem::path path =
       std::filesystem::path(servers().at("nginx").at("root").get<std::string>()) / relative_path;
   std::filesystem::create_directories(path.parent_path());
@@ -93,8 +96,8 @@ std::string unique_name(std::string_view prefix) {
   // pid + per-process counter make names unique; the random part keeps reruns apart.
   static std::atomic<std::uint64_t> counter{0};
   static const std::uint64_t process_salt = std::random_device{}();
-  std::uint64_t mix = process_salt ^ (static_cast<std::uint64_t>(::getpid()) << 20) ^
-                      counter.fetch_add(1);
+  std::uint64_t mix =
+      process_salt ^ (static_cast<std::uint64_t>(::getpid()) << 20) ^ counter.fetch_add(1);
   const std::uint64_t random = splitmix64(mix);
   char suffix[64];
   std::snprintf(suffix, sizeof suffix, "-%x-%llx", static_cast<unsigned>(::getpid()),

@@ -46,7 +46,8 @@ std::filesystem::path state_dir();
 
 /// Writes `data` to <nginx root>/<relative_path> (creating folders) and returns the full path.
 /// The file is then served at <http_url|https_url>/files/<relative_path> (and /noranges/, /slow/).
-std::filesystem::path write_www_file(std::string_view relative_path, std::span<const std::byte> data);
+std::filesystem::path write_www_file(std::string_view relative_path,
+                                     std::span<const std::byte> data);
 
 // ---- names and data -----------------------------------------------------------------------------
 

@@ -106,13 +106,15 @@ TEST_CASE("make_credential builds every kind without touching the network") {
   CHECK(transport->seen.empty());
 }
 
-TEST_CASE("managed identity through http::client: 500 retried by the client, 404 by the credential") {
+TEST_CASE(
+    "managed identity through http::client: 500 retried by the client, 404 by the credential") {
   boost::asio::io_context io;
   auto transport = std::make_shared<fake_transport>();
   settings config;
   config.http_retry_count = 3;
   http::client client(io.get_executor(), config, transport, instant_seams());
-  transport->replies = {reply(500), reply(404), reply(200, R"({"access_token":"mi-token-123456","expires_in":"3600"})")};
+  transport->replies = {reply(500), reply(404),
+                        reply(200, R"({"access_token":"mi-token-123456","expires_in":"3600"})")};
 
   auth::managed_identity_options options;
   options.env = [](std::string_view name) -> std::optional<std::string> {

@@ -55,7 +55,8 @@ TEST_CASE("golden vector: PUT blob with body, documented header order") {
   CHECK(auth::shared_key_string_to_sign(req, "myaccount") == expected);
   auto key = auth::decode_account_key(well_known_key, "myaccount");
   CHECK(key.size() == 64);
-  CHECK(auth::shared_key_signature(key, expected) == "o2yUs/MsFGVJQ5VVPux4Y4OQig235+3Rmcx5zGxziKE=");
+  CHECK(auth::shared_key_signature(key, expected) ==
+        "o2yUs/MsFGVJQ5VVPux4Y4OQig235+3Rmcx5zGxziKE=");
 
   auth::sign_shared_key(req, "myaccount", key, "unused");
   CHECK(header(req, "Authorization") ==
@@ -77,7 +78,8 @@ TEST_CASE("golden vector: emulator path-style GET with Range, odd header case an
       "/devstoreaccount1/devstoreaccount1/c1/a%20b.txt\ntimeout:30";
   CHECK(auth::shared_key_string_to_sign(req, "devstoreaccount1") == expected);
   auto key = auth::decode_account_key(well_known_key, "devstoreaccount1");
-  CHECK(auth::shared_key_signature(key, expected) == "3tJb5xKeRldqVfkYhIpf5UiiOtpJn1K3fFYc9/T890U=");
+  CHECK(auth::shared_key_signature(key, expected) ==
+        "3tJb5xKeRldqVfkYhIpf5UiiOtpJn1K3fFYc9/T890U=");
 }
 
 TEST_CASE("Content-Length 0 is signed as empty; an explicit header wins over the body size") {
@@ -116,11 +118,9 @@ TEST_CASE("canonicalized resource: names lowercased, values decoded, path kept e
 }
 
 TEST_CASE("canonicalized headers: only x-ms-*, sorted, duplicates folded") {
-  http::header_list headers = {{"x-ms-version", "v"},   {"Content-Type", "t"},
-                               {"X-Ms-Meta-B", "2"},    {"x-ms-meta-a", " 1 "},
-                               {"x-ms-meta-b", "3"},    {"x-msnot", "no"}};
-  CHECK(auth::canonicalized_headers(headers) ==
-        "x-ms-meta-a:1\nx-ms-meta-b:2,3\nx-ms-version:v\n");
+  http::header_list headers = {{"x-ms-version", "v"},  {"Content-Type", "t"}, {"X-Ms-Meta-B", "2"},
+                               {"x-ms-meta-a", " 1 "}, {"x-ms-meta-b", "3"},  {"x-msnot", "no"}};
+  CHECK(auth::canonicalized_headers(headers) == "x-ms-meta-a:1\nx-ms-meta-b:2,3\nx-ms-version:v\n");
 }
 
 TEST_CASE("a malformed account key gives a clear error that does not echo the key") {
@@ -150,8 +150,9 @@ TEST_CASE("shared key credential adds x-ms-date from the clock and signs last") 
   apply_sync(*cred, req);
   CHECK(header(req, "x-ms-date") == "Sun, 22 Nov 2026 10:00:00 GMT");
   auto key = auth::decode_account_key(well_known_key, "devstoreaccount1");
-  auto expected = "SharedKey devstoreaccount1:" +
-                  auth::shared_key_signature(key, auth::shared_key_string_to_sign(req, "devstoreaccount1"));
+  auto expected =
+      "SharedKey devstoreaccount1:" +
+      auth::shared_key_signature(key, auth::shared_key_string_to_sign(req, "devstoreaccount1"));
   CHECK(header(req, "Authorization") == expected);
   // The account key is registered as a secret.
   CHECK(redact_text(std::string("key=") + std::string(well_known_key)).find(well_known_key) ==

@@ -36,8 +36,8 @@ using std::chrono::system_clock;
 namespace {
 
 struct fake_clock {
-  std::shared_ptr<system_clock::time_point> now =
-      std::make_shared<system_clock::time_point>(std::chrono::sys_days{std::chrono::year{2026} / 11 / 22});
+  std::shared_ptr<system_clock::time_point> now = std::make_shared<system_clock::time_point>(
+      std::chrono::sys_days{std::chrono::year{2026} / 11 / 22});
   auth::clock_fn fn() const {
     return [now = now] { return *now; };
   }
@@ -99,7 +99,8 @@ struct scripted_sender {
   std::shared_ptr<std::vector<reply>> replies = std::make_shared<std::vector<reply>>();
   std::shared_ptr<std::vector<http::request>> seen = std::make_shared<std::vector<http::request>>();
   auth::identity_sender fn() const {
-    return [replies = replies, seen = seen](http::request req) -> boost::asio::awaitable<http::response> {
+    return [replies = replies,
+            seen = seen](http::request req) -> boost::asio::awaitable<http::response> {
       seen->push_back(req);
       REQUIRE_FALSE(replies->empty());
       auto next = replies->front();
@@ -211,12 +212,12 @@ TEST_CASE("token cache: a failed refresh keeps the still-valid token and backs o
 
 TEST_CASE("identity endpoint style selection from an injected environment") {
   SECTION("IDENTITY_ENDPOINT + IDENTITY_HEADER") {
-    auto r = auth::make_identity_request(
-        env_of({{"IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token"},
-                {"IDENTITY_HEADER", "header-secret-123"},
-                {"MSI_ENDPOINT", "http://127.0.0.1:9/msi2/token"},
-                {"MSI_SECRET", "s"}}),
-        "https://storage.azure.com/", "cid");
+    auto r =
+        auth::make_identity_request(env_of({{"IDENTITY_ENDPOINT", "http://127.0.0.1:9/msi/token"},
+                                            {"IDENTITY_HEADER", "header-secret-123"},
+                                            {"MSI_ENDPOINT", "http://127.0.0.1:9/msi2/token"},
+                                            {"MSI_SECRET", "s"}}),
+                                    "https://storage.azure.com/", "cid");
     CHECK(r.style == auth::identity_style::identity_endpoint);
     CHECK(r.request.url ==
           "http://127.0.0.1:9/msi/token?resource=https%3A%2F%2Fstorage.azure.com%2F&"
@@ -225,10 +226,11 @@ TEST_CASE("identity endpoint style selection from an injected environment") {
     CHECK(redact_text("x header-secret-123 y").find("header-secret-123") == std::string::npos);
   }
   SECTION("MSI_ENDPOINT + MSI_SECRET") {
-    auto r = auth::make_identity_request(
-        env_of({{"MSI_ENDPOINT", "http://127.0.0.1:9/msi2/token"}, {"MSI_SECRET", "msi-secret-xyz"},
-                {"IDENTITY_ENDPOINT", "http://127.0.0.1:9/only-half"}}),
-        "https://storage.azure.com/", "cid");
+    auto r =
+        auth::make_identity_request(env_of({{"MSI_ENDPOINT", "http://127.0.0.1:9/msi2/token"},
+                                            {"MSI_SECRET", "msi-secret-xyz"},
+                                            {"IDENTITY_ENDPOINT", "http://127.0.0.1:9/only-half"}}),
+                                    "https://storage.azure.com/", "cid");
     CHECK(r.style == auth::identity_style::msi_endpoint);
     CHECK(r.request.url ==
           "http://127.0.0.1:9/msi2/token?resource=https%3A%2F%2Fstorage.azure.com%2F&"
@@ -236,8 +238,9 @@ TEST_CASE("identity endpoint style selection from an injected environment") {
     CHECK(header(r.request, "secret") == "msi-secret-xyz");
   }
   SECTION("IMDS with the loopback override") {
-    auto r = auth::make_identity_request(env_of({{"DATAPORT_IMDS_ENDPOINT", "http://127.0.0.1:9/"}}),
-                                         "https://storage.azure.com/", "");
+    auto r =
+        auth::make_identity_request(env_of({{"DATAPORT_IMDS_ENDPOINT", "http://127.0.0.1:9/"}}),
+                                    "https://storage.azure.com/", "");
     CHECK(r.style == auth::identity_style::imds);
     CHECK(r.request.url ==
           "http://127.0.0.1:9/metadata/identity/oauth2/token?api-version=2018-02-01&"
@@ -258,8 +261,10 @@ TEST_CASE("identity responses: expires_on epoch, MSI date format, expires_in, JW
   CHECK(a.expires_on == system_clock::time_point{} + 1800000000s);
   auto b = auth::parse_identity_response(
       R"({"access_token":"tok-b","expires_on":"09/14/2017 00:00:00 PM +00:00"})", *clock.now);
-  CHECK(b.expires_on == system_clock::time_point(std::chrono::sys_days{std::chrono::year{2017} / 9 / 14} + 12h));
-  auto c = auth::parse_identity_response(R"({"access_token":"tok-c","expires_in":3599})", *clock.now);
+  CHECK(b.expires_on ==
+        system_clock::time_point(std::chrono::sys_days{std::chrono::year{2017} / 9 / 14} + 12h));
+  auto c =
+      auth::parse_identity_response(R"({"access_token":"tok-c","expires_in":3599})", *clock.now);
   CHECK(c.expires_on == *clock.now + 3599s);
   auto jwt = make_jwt(clock.epoch() + 100);
   auto d = auth::parse_identity_response(R"({"access_token":")" + jwt + R"("})", *clock.now);
@@ -277,7 +282,8 @@ TEST_CASE("managed identity: 404 retried a bounded number of times, then success
   fake_clock clock;
   scripted_sender sender;
   std::string token = make_jwt(clock.epoch() + 3600, "mi");
-  *sender.replies = {{404, ""}, {404, ""}, {200, R"({"access_token":")" + token + R"(","expires_in":"3600"})"}};
+  *sender.replies = {
+      {404, ""}, {404, ""}, {200, R"({"access_token":")" + token + R"(","expires_in":"3600"})"}};
   std::vector<std::chrono::milliseconds> sleeps;
   auth::managed_identity_options options;
   options.env = env_of({{"DATAPORT_IMDS_ENDPOINT", "http://127.0.0.1:9"}});

@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 namespace {
 
 void check_tree(const fs::path& root) {
-  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+       ++it) {
     struct stat st {};
     REQUIRE(::lstat(it->path().c_str(), &st) == 0);
     REQUIRE_FALSE(S_ISLNK(st.st_mode));
@@ -38,7 +39,8 @@ void check_tree(const fs::path& root) {
 std::vector<fs::path> data_files(const fs::path& root) {
   std::vector<fs::path> out;
   for (auto& e : fs::recursive_directory_iterator(root)) {
-    if (e.is_regular_file() && (e.path().extension() == ".blk" || e.path().extension() == ".file")) out.push_back(e.path());
+    if (e.is_regular_file() && (e.path().extension() == ".blk" || e.path().extension() == ".file"))
+      out.push_back(e.path());
   }
   return out;
 }
@@ -72,7 +74,8 @@ TEST_CASE("cache header decoder rejects every truncation and every flipped byte"
   REQUIRE(back);
   REQUIRE(back->etag == h.etag);
   REQUIRE(back->length == 42);
-  for (std::size_t n = 0; n < bytes.size(); ++n) REQUIRE_FALSE(cache_detail::decode_header(std::span(bytes).first(n)));
+  for (std::size_t n = 0; n < bytes.size(); ++n)
+    REQUIRE_FALSE(cache_detail::decode_header(std::span(bytes).first(n)));
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     auto bad = bytes;
     bad[i] ^= std::byte{0x01};
@@ -86,7 +89,8 @@ TEST_CASE("memory tier against a reference model") {
   memory_block_cache cache(10'000, counters);
   std::map<std::string, std::vector<std::byte>> model;  // what was last put per key
   for (int step = 0; step < 5000; ++step) {
-    const block_key key{"obj" + std::to_string(rng() % 3), "e" + std::to_string(rng() % 2), rng() % 10};
+    const block_key key{"obj" + std::to_string(rng() % 3), "e" + std::to_string(rng() % 2),
+                        rng() % 10};
     switch (rng() % 5) {
       case 0:
       case 1: {
@@ -123,7 +127,8 @@ TEST_CASE("disk tier against a reference model: put, get, evict, resize, corrupt
   std::int64_t cap = 200'000;
   cache->set_max_size(cap);
   for (int step = 0; step < 600; ++step) {
-    const block_key key{"o" + std::to_string(rng() % 4), "e" + std::to_string(rng() % 2), rng() % 12};
+    const block_key key{"o" + std::to_string(rng() % 4), "e" + std::to_string(rng() % 2),
+                        rng() % 12};
     switch (rng() % 8) {
       case 0:
       case 1: {
@@ -135,7 +140,8 @@ TEST_CASE("disk tier against a reference model: put, get, evict, resize, corrupt
         break;
       }
       case 2: {
-        auto data = std::make_shared<const std::vector<std::byte>>(test::random_bytes(rng() % 20000, rng()));
+        auto data = std::make_shared<const std::vector<std::byte>>(
+            test::random_bytes(rng() % 20000, rng()));
         if (model.count(key.to_string()) == 0) {
           model[key.to_string()] = *data;
           cache->put_block_async(key, data);
@@ -157,7 +163,8 @@ TEST_CASE("disk tier against a reference model: put, get, evict, resize, corrupt
           fs::resize_file(victim, fs::file_size(victim) / 2);
         } else {
           std::fstream f(victim, std::ios::in | std::ios::out | std::ios::binary);
-          f.seekp(static_cast<std::streamoff>(rng() % std::max<std::uintmax_t>(1, fs::file_size(victim))));
+          f.seekp(static_cast<std::streamoff>(rng() %
+                                              std::max<std::uintmax_t>(1, fs::file_size(victim))));
           f.put('\x7f');
         }
         // the next get of that key misses (or returns the right bytes if the flip was a no-op)
@@ -212,7 +219,8 @@ TEST_CASE("a corrupt block is a miss and is deleted") {
   auto both = data_files(root);
   REQUIRE(both.size() == 2);
   fs::copy_file(both[0], both[1], fs::copy_options::overwrite_existing);
-  const bool one_ok = static_cast<bool>(cache.get_block(key)) != static_cast<bool>(cache.get_block(other));
+  const bool one_ok =
+      static_cast<bool>(cache.get_block(key)) != static_cast<bool>(cache.get_block(other));
   REQUIRE(one_ok);
   fs::remove_all(root);
 }

@@ -47,13 +47,15 @@ TEST_CASE("BlobEndpoint and SharedAccessSignature") {
 }
 
 TEST_CASE("the account name comes from BlobEndpoint when only a SAS is given") {
-  const auto cs = parse_connection_string("BlobEndpoint=https://sasonly.blob.core.windows.net;SharedAccessSignature=sv=1&sig=x");
+  const auto cs = parse_connection_string(
+      "BlobEndpoint=https://sasonly.blob.core.windows.net;SharedAccessSignature=sv=1&sig=x");
   CHECK(cs.account_name == "sasonly");
   CHECK(cs.credential().type == dataport::credential_config::kind::sas);
 }
 
 TEST_CASE("UseDevelopmentStorage=true means the emulator account") {
-  const auto cs = parse_connection_string("UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://proxy:1");
+  const auto cs = parse_connection_string(
+      "UseDevelopmentStorage=true;DevelopmentStorageProxyUri=http://proxy:1");
   CHECK(cs.development_storage);
   CHECK(cs.account_name == "devstoreaccount1");
   CHECK(cs.account_key == dataport::development_account_key);
@@ -63,7 +65,8 @@ TEST_CASE("UseDevelopmentStorage=true means the emulator account") {
 }
 
 TEST_CASE("keys are case-insensitive, whitespace and empty segments are tolerated") {
-  const auto cs = parse_connection_string(" accountname = acct2 ; ; accountkey=k3y== ; defaultendpointsprotocol=HTTP ;");
+  const auto cs = parse_connection_string(
+      " accountname = acct2 ; ; accountkey=k3y== ; defaultendpointsprotocol=HTTP ;");
   CHECK(cs.account_name == "acct2");
   CHECK(cs.account_key == "k3y==");
   CHECK(cs.protocol == "http");
@@ -81,5 +84,6 @@ TEST_CASE("connection string errors name the problem and never the key") {
   CHECK_THAT(no_account, Catch::Contains("has no AccountName"));
   CHECK_THAT(no_account, !Catch::Contains("SuperSecretKeyMaterial123"));
 
-  CHECK_THAT(error_of("DefaultEndpointsProtocol=ftp;AccountName=a"), Catch::Contains("must be https or http"));
+  CHECK_THAT(error_of("DefaultEndpointsProtocol=ftp;AccountName=a"),
+             Catch::Contains("must be https or http"));
 }

@@ -30,7 +30,8 @@ TEST_CASE("redact_text scrubs secret patterns") {
   CHECK(redact_text("Authorization: SharedKey acct:c2lnbmF0dXJl\r\nx: y") ==
         "Authorization: REDACTED\r\nx: y");
   CHECK(redact_text("header Bearer eyJhbGciOi.abc.def end") == "header Bearer REDACTED end");
-  CHECK(redact_text("check that the bearer token is valid") == "check that the bearer token is valid");
+  CHECK(redact_text("check that the bearer token is valid") ==
+        "check that the bearer token is valid");
   CHECK(redact_text("url?sv=1&sig=AbC%3D&sp=r") == "url?sv=1&sig=REDACTED&sp=r");
 }
 

@@ -64,7 +64,8 @@ void check_pattern(readable_file& file, const std::vector<std::byte>& source, pa
     buffer.assign(length, std::byte{0x5A});
     const std::size_t n = file.read_at_blocking(offset, buffer);
     const std::size_t expected =
-        offset >= size ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(length, size - offset));
+        offset >= size ? 0
+                       : static_cast<std::size_t>(std::min<std::uint64_t>(length, size - offset));
     REQUIRE(n == expected);
     REQUIRE(std::equal(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n),
                        source.begin() + static_cast<std::ptrdiff_t>(std::min(offset, size))));
@@ -112,8 +113,8 @@ TEST_CASE("random read sequences return the source bytes under every mode and pr
         const auto source = test::random_bytes(size, rng());
         const std::string path = "dir/object-" + std::to_string(round);
         h.store->set_object(path, source);
-        for (pattern p : {pattern::sequential, pattern::strided, pattern::random,
-                          pattern::backwards_jitter}) {
+        for (pattern p :
+             {pattern::sequential, pattern::strided, pattern::random, pattern::backwards_jitter}) {
           auto file = h.open(path);  // reopen: later passes may hit the caches
           REQUIRE(file->size() == size);
           check_pattern(*file, source, p, rng);
@@ -148,20 +149,27 @@ TEST_CASE("concurrent readers of one file and of many files get the right bytes"
             // Each thread reads its own quarter sequentially, then random pieces anywhere.
             const std::uint64_t quarter = big.size() / 4;
             std::vector<std::byte> buffer(5000);
-            for (std::uint64_t off = quarter * static_cast<std::uint64_t>(t); off < quarter * static_cast<std::uint64_t>(t + 1); off += buffer.size()) {
+            for (std::uint64_t off = quarter * static_cast<std::uint64_t>(t);
+                 off < quarter * static_cast<std::uint64_t>(t + 1); off += buffer.size()) {
               const auto n = shared_file->read_at_blocking(off, buffer);
-              if (!std::equal(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n), big.begin() + static_cast<std::ptrdiff_t>(off))) ++failures;
+              if (!std::equal(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n),
+                              big.begin() + static_cast<std::ptrdiff_t>(off)))
+                ++failures;
             }
             for (int i = 0; i < 20; ++i) {
               const auto off = std::uniform_int_distribution<std::uint64_t>(0, big.size() - 1)(rng);
               const auto n = shared_file->read_at_blocking(off, buffer);
               if (n != std::min<std::uint64_t>(buffer.size(), big.size() - off) ||
-                  !std::equal(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n), big.begin() + static_cast<std::ptrdiff_t>(off))) ++failures;
+                  !std::equal(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n),
+                              big.begin() + static_cast<std::ptrdiff_t>(off)))
+                ++failures;
             }
             for (int i = 0; i < 8; ++i) {
               auto f = h.open("small/" + std::to_string((i + t) % 8));
               std::vector<std::byte> all(f->size());
-              if (f->read_at_blocking(0, all) != all.size() || all != smalls[static_cast<std::size_t>((i + t) % 8)]) ++failures;
+              if (f->read_at_blocking(0, all) != all.size() ||
+                  all != smalls[static_cast<std::size_t>((i + t) % 8)])
+                ++failures;
             }
           } catch (const std::exception& e) {
             UNSCOPED_INFO(e.what());
@@ -184,7 +192,9 @@ TEST_CASE("awaitable read_at works from a coroutine on the I/O threads") {
     auto file = co_await readable_file::open(h.services, h.store, "a");
     std::vector<std::byte> out(file->size());
     std::size_t done = 0;
-    while (done < out.size()) done += co_await file->read_at(done, std::span(out).subspan(done, std::min<std::size_t>(3000, out.size() - done)));
+    while (done < out.size())
+      done += co_await file->read_at(
+          done, std::span(out).subspan(done, std::min<std::size_t>(3000, out.size() - done)));
     co_return out;
   };
   auto got = boost::asio::co_spawn(h.io, read_all(), boost::asio::use_future).get();
@@ -229,7 +239,8 @@ TEST_CASE("regression: a read spanning more blocks than the seek tolerance") {
   std::vector<std::byte> b(9 * 4096 + 1);
   for (std::uint64_t off = 1; off < source.size(); off += b.size()) {
     const auto n = file->read_at_blocking(off, b);
-    REQUIRE(std::equal(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n), source.begin() + static_cast<std::ptrdiff_t>(off)));
+    REQUIRE(std::equal(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(n),
+                       source.begin() + static_cast<std::ptrdiff_t>(off)));
   }
   // Every block was fetched once: the big reads do not drop blocks they still need.
   REQUIRE(h.store->read_calls() == 40);

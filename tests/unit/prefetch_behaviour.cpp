@@ -59,7 +59,8 @@ TEST_CASE("sequential read fetches each block once, ahead of the reader, with If
   REQUIRE(calls.size() == 100);
   REQUIRE(h.counters->get(counter::prefetch_issued_bytes) > 90 * 4096);
   REQUIRE(h.counters->get(counter::prefetch_wasted_bytes) == 0);
-  REQUIRE(h.counters->get(counter::prefetch_used_bytes) == h.counters->get(counter::prefetch_issued_bytes));
+  REQUIRE(h.counters->get(counter::prefetch_used_bytes) ==
+          h.counters->get(counter::prefetch_issued_bytes));
 }
 
 TEST_CASE("random reads fetch little more than they read; seeks drop useless prefetch") {
@@ -82,7 +83,8 @@ TEST_CASE("random reads fetch little more than they read; seeks drop useless pre
   for (std::uint64_t off = 0; off < 20 * 4096; off += 4096) file->read_at_blocking(off, b);
   const auto held_before = h.services->prefetch_bytes_held();
   REQUIRE(held_before > 0);
-  for (std::uint64_t off = 1500 * 4096; off < 1506 * 4096; off += 4096) file->read_at_blocking(off, b);
+  for (std::uint64_t off = 1500 * 4096; off < 1506 * 4096; off += 4096)
+    file->read_at_blocking(off, b);
   REQUIRE(h.counters->get(counter::prefetch_wasted_bytes) > 0);
   REQUIRE(h.services->prefetch_bytes_held() <= h.services->options().prefetch_memory_budget);
   file->close();
@@ -104,7 +106,8 @@ TEST_CASE("the prefetch memory budget is shared by all files and never exceeded"
   for (std::uint64_t off = 0; off < 60 * 4096; off += 4096) {
     for (std::size_t i = 0; i < files.size(); ++i) {
       REQUIRE(files[i]->read_at_blocking(off, b) == 4096);
-      REQUIRE(std::equal(b.begin(), b.end(), sources[i].begin() + static_cast<std::ptrdiff_t>(off)));
+      REQUIRE(
+          std::equal(b.begin(), b.end(), sources[i].begin() + static_cast<std::ptrdiff_t>(off)));
       REQUIRE(h.services->prefetch_bytes_held() <= options.prefetch_memory_budget);
     }
   }
@@ -138,7 +141,8 @@ TEST_CASE("a failed request fails that read only; the next read retries the bloc
   auto file = h.open("a");
   std::atomic<int> failures_left{1};
   h.store->set_failure_hook([&](std::string_view op, const std::string&) {
-    if (op == "read_range" && failures_left-- > 0) throw_error(errc::transient_exhausted, "injected");
+    if (op == "read_range" && failures_left-- > 0)
+      throw_error(errc::transient_exhausted, "injected");
   });
   std::vector<std::byte> b(100);
   REQUIRE_THROWS_AS(file->read_at_blocking(0, b), error);
@@ -208,7 +212,8 @@ TEST_CASE("presets: names round-trip and explicit settings override the preset")
   REQUIRE(overridden.read_buffer_block_count == 12);
   REQUIRE(settings_from_environment_with_preset(env({{"DATAPORT_PRESET", "large-random"}}))
               .block_based_cache_enabled == false);
-  REQUIRE_THROWS_AS(settings_from_environment_with_preset(env({{"DATAPORT_PRESET", "nope"}})), error);
+  REQUIRE_THROWS_AS(settings_from_environment_with_preset(env({{"DATAPORT_PRESET", "nope"}})),
+                    error);
   auto epochs = settings_with_preset(preset::small_files_epochs, env({}));
   REQUIRE((epochs.block_file_cache_enabled && epochs.memory_cache_size > 0));
 }

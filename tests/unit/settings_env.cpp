@@ -30,7 +30,9 @@ std::string env_error(std::map<std::string, std::string> vars) {
   return "<no error>";
 }
 
-unsigned cores() { return std::max(1u, std::thread::hardware_concurrency()); }
+unsigned cores() {
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 }  // namespace
 
@@ -122,9 +124,12 @@ TEST_CASE("every variable is read from the environment") {
 
 TEST_CASE("SSL_CERT_FILE is the fallback CA file; empty variables count as unset") {
   CHECK(settings::from_environment(env_of({{"SSL_CERT_FILE", "/ssl.pem"}})).ca_file == "/ssl.pem");
-  CHECK(settings::from_environment(env_of({{"SSL_CERT_FILE", "/ssl.pem"}, {"DATAPORT_CA_FILE", "/dp.pem"}})).ca_file ==
-        "/dp.pem");
-  CHECK(settings::from_environment(env_of({{"DATASET_MOUNT_READ_BLOCK_SIZE", ""}})).read_block_size == 2ull << 20);
+  CHECK(settings::from_environment(
+            env_of({{"SSL_CERT_FILE", "/ssl.pem"}, {"DATAPORT_CA_FILE", "/dp.pem"}}))
+            .ca_file == "/dp.pem");
+  CHECK(
+      settings::from_environment(env_of({{"DATASET_MOUNT_READ_BLOCK_SIZE", ""}})).read_block_size ==
+      2ull << 20);
 }
 
 TEST_CASE("parse_size accepts plain bytes and 1024-based suffixes") {
@@ -140,13 +145,15 @@ TEST_CASE("parse_size accepts plain bytes and 1024-based suffixes") {
   CHECK(parse_size("1.5KB", "X") == 1536);
   CHECK(parse_size("7B", "X") == 7);
   CHECK(parse_size(" 3 kib ", "X") == 3072);
-  for (const char* bad : {"abc", "", "MB", "1.5", "1..5MB", "5 PB", "1e3", "--1", "9999999999999999999", "9000000TB"}) {
+  for (const char* bad : {"abc", "", "MB", "1.5", "1..5MB", "5 PB", "1e3", "--1",
+                          "9999999999999999999", "9000000TB"}) {
     INFO(bad);
     CHECK_THROWS_AS(parse_size(bad, "X"), dataport::error);
   }
-  CHECK_THROWS_WITH(parse_size("abc", "DATASET_MOUNT_READ_BLOCK_SIZE"),
-                    "DATASET_MOUNT_READ_BLOCK_SIZE='abc' is not a size: use a number of bytes or a value like "
-                    "2MB, 512KB, 1GiB");
+  CHECK_THROWS_WITH(
+      parse_size("abc", "DATASET_MOUNT_READ_BLOCK_SIZE"),
+      "DATASET_MOUNT_READ_BLOCK_SIZE='abc' is not a size: use a number of bytes or a value like "
+      "2MB, 512KB, 1GiB");
 }
 
 TEST_CASE("parse_bool accepts the usual spellings") {
@@ -160,25 +167,36 @@ TEST_CASE("parse_bool accepts the usual spellings") {
 TEST_CASE("bad values name the variable and the value") {
   const std::vector<std::pair<std::map<std::string, std::string>, std::string>> rows = {
       {{{"DATASET_MOUNT_READ_BLOCK_SIZE", "abc"}},
-       "DATASET_MOUNT_READ_BLOCK_SIZE='abc' is not a size: use a number of bytes or a value like 2MB, 512KB, 1GiB"},
-      {{{"DATASET_MOUNT_READ_BLOCK_SIZE", "0"}}, "DATASET_MOUNT_READ_BLOCK_SIZE='0' is out of range"},
-      {{{"DATASET_MOUNT_READ_BLOCK_SIZE", "257MiB"}}, "DATASET_MOUNT_READ_BLOCK_SIZE='257MiB' is out of range"},
+       "DATASET_MOUNT_READ_BLOCK_SIZE='abc' is not a size: use a number of bytes or a value like "
+       "2MB, 512KB, 1GiB"},
+      {{{"DATASET_MOUNT_READ_BLOCK_SIZE", "0"}},
+       "DATASET_MOUNT_READ_BLOCK_SIZE='0' is out of range"},
+      {{{"DATASET_MOUNT_READ_BLOCK_SIZE", "257MiB"}},
+       "DATASET_MOUNT_READ_BLOCK_SIZE='257MiB' is out of range"},
       {{{"DATASET_MOUNT_READ_BLOCK_SIZE", "-1MB"}}, "is out of range"},
-      {{{"RSLEX_DOWNLOADER_THREADS", "0"}}, "RSLEX_DOWNLOADER_THREADS='0' is not valid: use a whole number from 1 to 1024"},
+      {{{"RSLEX_DOWNLOADER_THREADS", "0"}},
+       "RSLEX_DOWNLOADER_THREADS='0' is not valid: use a whole number from 1 to 1024"},
       {{{"RSLEX_DOWNLOADER_THREADS", "2000"}}, "from 1 to 1024"},
       {{{"DATASET_MOUNT_READ_THREADS", "four"}}, "DATASET_MOUNT_READ_THREADS='four'"},
       {{{"DATASET_MOUNT_BLOCK_FILE_CACHE_WRITE_THREADS", "-2"}}, "from 1 to 1024"},
-      {{{"AZUREML_DATASET_HTTP_RETRY_COUNT", "7.5"}}, "AZUREML_DATASET_HTTP_RETRY_COUNT='7.5' is not valid"},
-      {{{"DATASET_MOUNT_ATTRIBUTE_CACHE_TTL", "10s"}}, "DATASET_MOUNT_ATTRIBUTE_CACHE_TTL='10s' is not valid: use a whole number of ms"},
-      {{{"DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD", "1.5"}}, "DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD='1.5' is not valid"},
+      {{{"AZUREML_DATASET_HTTP_RETRY_COUNT", "7.5"}},
+       "AZUREML_DATASET_HTTP_RETRY_COUNT='7.5' is not valid"},
+      {{{"DATASET_MOUNT_ATTRIBUTE_CACHE_TTL", "10s"}},
+       "DATASET_MOUNT_ATTRIBUTE_CACHE_TTL='10s' is not valid: use a whole number of ms"},
+      {{{"DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD", "1.5"}},
+       "DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD='1.5' is not valid"},
       {{{"DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD", "0"}}, "use a number > 0"},
       {{{"DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET", "-0.1"}}, "use a number >= 0"},
-      {{{"DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET", "x"}}, "DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET='x'"},
-      {{{"DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD", "0.5"}, {"DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET", "0.6"}},
-       "DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET=0.6 is above DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD=0.5"},
+      {{{"DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET", "x"}},
+       "DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET='x'"},
+      {{{"DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD", "0.5"},
+        {"DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET", "0.6"}},
+       "DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET=0.6 is above "
+       "DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD=0.5"},
       {{{"DATAPORT_RETRY_BASE_DELAY_MS", "100"}, {"DATAPORT_RETRY_MAX_DELAY_MS", "10"}},
        "DATAPORT_RETRY_BASE_DELAY_MS=100 is above DATAPORT_RETRY_MAX_DELAY_MS=10"},
-      {{{"DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED", "maybe"}}, "DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED='maybe' is not a boolean"},
+      {{{"DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED", "maybe"}},
+       "DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED='maybe' is not a boolean"},
       {{{"DATASET_MOUNT_CACHE_SIZE", "lots"}}, "DATASET_MOUNT_CACHE_SIZE='lots' is not a size"},
       {{{"DATASET_UNMOUNT_TIMEOUT_SECONDS", "-1"}}, "DATASET_UNMOUNT_TIMEOUT_SECONDS='-1'"},
       {{{"DATAPORT_CONNECT_TIMEOUT_MS", "0"}}, "DATAPORT_CONNECT_TIMEOUT_MS='0'"},
@@ -213,7 +231,8 @@ TEST_CASE("set() applies one setting by name; validate() checks pairs") {
 }
 
 TEST_CASE("describe() lists every setting and round-trips through set()") {
-  auto s = settings::from_environment(env_of({{"DATASET_MOUNT_CACHE_SIZE", "-1GB"}, {"DATASET_MOUNT_READ_THREADS", "12"}}));
+  auto s = settings::from_environment(
+      env_of({{"DATASET_MOUNT_CACHE_SIZE", "-1GB"}, {"DATASET_MOUNT_READ_THREADS", "12"}}));
   const auto described = s.describe();
   CHECK(described.size() == 28);
   CHECK(described.at("DATASET_MOUNT_CACHE_SIZE") == std::to_string(-(1ll << 30)));

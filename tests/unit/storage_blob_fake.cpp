@@ -87,7 +87,8 @@ http::response xml_response(std::string body) {
 std::string page_xml(const std::string& name, const std::string& marker) {
   return "<EnumerationResults><Blobs><Blob><Name>" + name +
          "</Name><Properties><Etag>0x1</Etag><Content-Length>1</Content-Length></Properties>"
-         "</Blob></Blobs><NextMarker>" + marker + "</NextMarker></EnumerationResults>";
+         "</Blob></Blobs><NextMarker>" +
+         marker + "</NextMarker></EnumerationResults>";
 }
 
 }  // namespace
@@ -123,7 +124,8 @@ TEST_CASE("listing: a repeated NextMarker is a pagination loop (protocol error)"
   int calls = 0;
   h.transport->answer = [&](const http::request&) {
     ++calls;
-    return xml_response(page_xml("x" + std::to_string(calls), calls == 1 ? "A" : (calls == 2 ? "B" : "A")));
+    return xml_response(
+        page_xml("x" + std::to_string(calls), calls == 1 ? "A" : (calls == 2 ? "B" : "A")));
   };
   auto pager = h.store->list({});
   h.run(pager->next_page());
@@ -184,7 +186,8 @@ TEST_CASE("block uploads base64 the ids and commit them in order as Latest") {
     co_await h.store->stage_block("f.bin", "id-1", std::as_bytes(std::span(data)), "");
     co_return 0;
   }());
-  CHECK(h.transport->seen[0].url == "http://127.0.0.1:1/acct/data/f.bin?comp=block&blockid=aWQtMQ%3D%3D");
+  CHECK(h.transport->seen[0].url ==
+        "http://127.0.0.1:1/acct/data/f.bin?comp=block&blockid=aWQtMQ%3D%3D");
   const auto info = h.run(h.store->commit_blocks("f.bin", {"id-2", "id-1"}, put_options{}));
   CHECK(info.size == 6);
   const auto& commit = h.transport->seen[1];

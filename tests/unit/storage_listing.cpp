@@ -54,7 +54,7 @@ TEST_CASE("a normal page decodes names, sizes, etags, dates and md5") {
   const auto& b = page.entries[1];
   CHECK(b.path == "logs/b & c.bin");  // XML entity decoded
   CHECK(b.size == 1099511627776ull);
-  CHECK(b.etag == "\"0x8DBEB4E5C2D1A7C\"");  // already quoted: unchanged
+  CHECK(b.etag == "\"0x8DBEB4E5C2D1A7C\"");               // already quoted: unchanged
   CHECK(page.entries[2].path == "logs/\xEF\xBF\xBEodd");  // Encoded="true" is percent-decoded
   CHECK(page.entries[2].size == 0);
 }
@@ -102,18 +102,20 @@ TEST_CASE("a DOCTYPE (entity bomb, external entity) is refused before parsing") 
 }
 
 TEST_CASE("a document that is not a listing is a protocol error") {
-  CHECK(code_of([] { parse_list_blobs(fixture("not_a_listing.xml"), "", "u"); }) ==
-        errc::protocol);
+  CHECK(code_of([] { parse_list_blobs(fixture("not_a_listing.xml"), "", "u"); }) == errc::protocol);
   CHECK(code_of([] { parse_list_blobs("", "", "u"); }) == errc::protocol);
   CHECK(code_of([] {
-          parse_list_blobs("<EnumerationResults><Blobs><Blob><Name>x</Name><Properties>"
-                           "<Content-Length>12abc</Content-Length></Properties></Blob></Blobs>"
-                           "</EnumerationResults>",
-                           "", "u");
+          parse_list_blobs(
+              "<EnumerationResults><Blobs><Blob><Name>x</Name><Properties>"
+              "<Content-Length>12abc</Content-Length></Properties></Blob></Blobs>"
+              "</EnumerationResults>",
+              "", "u");
         }) == errc::protocol);
   CHECK(code_of([] {
-          parse_list_blobs("<EnumerationResults><Blobs><Blob><Properties/></Blob></Blobs>"
-                           "</EnumerationResults>", "", "u");
+          parse_list_blobs(
+              "<EnumerationResults><Blobs><Blob><Properties/></Blob></Blobs>"
+              "</EnumerationResults>",
+              "", "u");
         }) == errc::protocol);
 }
 
@@ -121,9 +123,9 @@ TEST_CASE("a huge page (5000 entries with long names) decodes quickly and comple
   std::string xml = "<?xml version=\"1.0\"?><EnumerationResults><Blobs>";
   const std::string long_part(900, 'n');
   for (int i = 0; i < 5000; ++i) {
-    xml += "<Blob><Name>big/" + long_part + std::to_string(i) +
-           "</Name><Properties><Etag>0x" + std::to_string(i) + "</Etag><Content-Length>" +
-           std::to_string(i * 7) + "</Content-Length></Properties></Blob>";
+    xml += "<Blob><Name>big/" + long_part + std::to_string(i) + "</Name><Properties><Etag>0x" +
+           std::to_string(i) + "</Etag><Content-Length>" + std::to_string(i * 7) +
+           "</Content-Length></Properties></Blob>";
   }
   xml += "</Blobs><NextMarker>m</NextMarker></EnumerationResults>";
   const auto start = std::chrono::steady_clock::now();

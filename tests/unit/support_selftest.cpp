@@ -40,9 +40,9 @@ TEST_CASE("unique_name gives distinct valid container names") {
   const std::regex container_name("^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$");
   std::set<std::string> seen;
   const std::string long_prefix(200, 'X');
-  for (std::string_view prefix : {std::string_view("download"), std::string_view("My_Test Name!!"),
-                                  std::string_view(""), std::string_view("--a--b--"),
-                                  std::string_view(long_prefix)}) {
+  for (std::string_view prefix :
+       {std::string_view("download"), std::string_view("My_Test Name!!"), std::string_view(""),
+        std::string_view("--a--b--"), std::string_view(long_prefix)}) {
     for (int i = 0; i < 200; ++i) {
       const std::string name = unique_name(prefix);
       INFO(name);
@@ -62,7 +62,9 @@ TEST_CASE("well_known_key is the emulator's 64-byte base64 key") {
 }
 
 namespace {
-boost::asio::awaitable<int> add(int a, int b) { co_return a + b; }
+boost::asio::awaitable<int> add(int a, int b) {
+  co_return a + b;
+}
 boost::asio::awaitable<void> fail() {
   throw std::runtime_error("boom");
   co_return;

@@ -53,7 +53,8 @@ TEST_CASE("http and https URLs") {
 }
 
 TEST_CASE("blob and dfs https URLs are recognised as storage URLs") {
-  auto u = parse_uri("https://myacct.blob.core.windows.net/data/dir/file.csv?sv=2021&sig=SECRETSIG");
+  auto u =
+      parse_uri("https://myacct.blob.core.windows.net/data/dir/file.csv?sv=2021&sig=SECRETSIG");
   CHECK(u.kind == uri_kind::https);
   CHECK(u.account == "myacct");
   CHECK(u.storage_service == "blob");
@@ -96,7 +97,8 @@ TEST_CASE("azureml datastore URIs, short and long, with case-insensitive keyword
   CHECK(parse_uri("AzureML://DataStores/ds/Paths/x").path == "x");
   CHECK(parse_uri("azureml://datastores/ds/paths/").path.empty());
 
-  auto l = parse_uri("azureml://subscriptions/sub-1/resourcegroups/rg1/workspaces/ws1/datastores/ds/paths/a/b");
+  auto l = parse_uri(
+      "azureml://subscriptions/sub-1/resourcegroups/rg1/workspaces/ws1/datastores/ds/paths/a/b");
   CHECK(l.kind == uri_kind::azureml_datastore_long);
   CHECK(l.subscription == "sub-1");
   CHECK(l.resource_group == "rg1");
@@ -105,8 +107,9 @@ TEST_CASE("azureml datastore URIs, short and long, with case-insensitive keyword
   CHECK(l.datastore == "ds");
   CHECK(l.path == "a/b");
 
-  auto p = parse_uri("azureml://SUBSCRIPTIONS/s/resourceGroups/r/providers/microsoft.machinelearningservices/"
-                     "Workspaces/w/DATASTORES/d/PATHS/Mixed/Case.TXT");
+  auto p = parse_uri(
+      "azureml://SUBSCRIPTIONS/s/resourceGroups/r/providers/microsoft.machinelearningservices/"
+      "Workspaces/w/DATASTORES/d/PATHS/Mixed/Case.TXT");
   CHECK(p.kind == uri_kind::azureml_datastore_long);
   CHECK(p.provider_segment);
   CHECK(p.path == "Mixed/Case.TXT");
@@ -123,11 +126,13 @@ TEST_CASE("azureml data asset references") {
   CHECK(latest.asset_name == "my_data.v2");
   CHECK(latest.asset_version.empty());
 
-  auto id = parse_uri("azureml://subscriptions/s/resourcegroups/r/workspaces/w/data/imgs/versions/12");
+  auto id =
+      parse_uri("azureml://subscriptions/s/resourcegroups/r/workspaces/w/data/imgs/versions/12");
   CHECK(id.kind == uri_kind::azureml_asset_id);
   CHECK(id.asset_name == "imgs");
   CHECK(id.asset_version == "12");
-  CHECK(parse_uri("azureml://subscriptions/s/resourcegroups/r/workspaces/w/data/imgs/versions/12/").asset_version == "12");
+  CHECK(parse_uri("azureml://subscriptions/s/resourcegroups/r/workspaces/w/data/imgs/versions/12/")
+            .asset_version == "12");
 
   auto reg = parse_uri("azureml://registries/shared-reg/data/imgs/versions/1");
   CHECK(reg.kind == uri_kind::azureml_registry_asset);
@@ -141,7 +146,8 @@ TEST_CASE("percent-decoding of paths") {
   CHECK(parse_uri("wasbs://c01@acct.blob.core.windows.net/x%23y").path == "x#y");
   CHECK(parse_uri("wasbs://c01@acct.blob.core.windows.net/what%3F").path == "what?");
   CHECK(parse_uri("wasbs://c01@acct.blob.core.windows.net/a+b").path == "a+b");
-  CHECK(parse_uri("wasbs://c01@acct.blob.core.windows.net/%E6%97%A5%E6%9C%AC").path == "\xE6\x97\xA5\xE6\x9C\xAC");
+  CHECK(parse_uri("wasbs://c01@acct.blob.core.windows.net/%E6%97%A5%E6%9C%AC").path ==
+        "\xE6\x97\xA5\xE6\x9C\xAC");
   CHECK(parse_uri("azureml://datastores/ds/paths/raw space/\xC3\xA9").path == "raw space/\xC3\xA9");
   CHECK(parse_uri("https://h.example/a%2fb").path == "/a/b");
 }
@@ -154,11 +160,15 @@ TEST_CASE("invalid URIs are rejected with a message naming the problem") {
   const row rows[] = {
       {"", "empty URI"},
       {"s3://bucket/key", "unsupported URI scheme 's3'"},
-      {"gs://bucket/key", "supported schemes: file, http, https, wasb, wasbs, abfs, abfss, azureml"},
-      {"wasbs://foo/bar", "wasbs URI needs <container>@<account>.blob.core.windows.net: got 'wasbs://foo/bar'"},
-      {"abfss://lake.dfs.core.windows.net/x", "abfss URI needs <filesystem>@<account>.dfs.core.windows.net"},
+      {"gs://bucket/key",
+       "supported schemes: file, http, https, wasb, wasbs, abfs, abfss, azureml"},
+      {"wasbs://foo/bar",
+       "wasbs URI needs <container>@<account>.blob.core.windows.net: got 'wasbs://foo/bar'"},
+      {"abfss://lake.dfs.core.windows.net/x",
+       "abfss URI needs <filesystem>@<account>.dfs.core.windows.net"},
       {"wasbs://@acct.blob.core.windows.net/x", "the container name is empty"},
-      {"wasbs://Data@acct.blob.core.windows.net/x", "container name 'Data' is invalid: only lowercase"},
+      {"wasbs://Data@acct.blob.core.windows.net/x",
+       "container name 'Data' is invalid: only lowercase"},
       {"wasbs://ab@acct.blob.core.windows.net/x", "3-63 characters"},
       {"wasbs://a--b@acct.blob.core.windows.net/x", "consecutive hyphens"},
       {"wasbs://-ab@acct.blob.core.windows.net/x", "start and end with a letter or digit"},
@@ -171,7 +181,8 @@ TEST_CASE("invalid URIs are rejected with a message naming the problem") {
       {"wasbs://data@acct.blob.core.windows.net/a%00b", "encoded NUL"},
       {"wasbs://data@acct.blob.core.windows.net/a#frag", "fragments"},
       {"https://acct.blob.core.windows.net/", "the container name is empty"},
-      {"https://acct.blob.core.windows.net/Bad_Container/x", "container name 'Bad_Container' is invalid"},
+      {"https://acct.blob.core.windows.net/Bad_Container/x",
+       "container name 'Bad_Container' is invalid"},
       {"https:///path", "https URL needs a host"},
       {"https://user:pw@host/x", "user:password@ in URLs is not supported"},
       {"file://server/share/x", "remote hosts are not supported"},
@@ -182,12 +193,15 @@ TEST_CASE("invalid URIs are rejected with a message naming the problem") {
       {"azureml:data:1/2", "data asset version '1/2' is invalid"},
       {"azureml://datastores/ds/files/x", "expected 'paths' but found 'files'"},
       {"azureml://datastores//paths/x", "missing the datastore name"},
-      {"azureml://workspaces/w/datastores/d/paths/x", "expected 'subscriptions' but found 'workspaces'"},
-      {"azureml://subscriptions/s/resourcegroups/r/providers/other/workspaces/w/datastores/d/paths/x",
+      {"azureml://workspaces/w/datastores/d/paths/x",
+       "expected 'subscriptions' but found 'workspaces'"},
+      {"azureml://subscriptions/s/resourcegroups/r/providers/other/workspaces/w/datastores/d/paths/"
+       "x",
        "expected 'Microsoft.MachineLearningServices'"},
       {"azureml://subscriptions/s/resourcegroups/r/workspaces/w/data/n/versions/1/extra",
        "unexpected trailing segments 'extra'"},
-      {"azureml://subscriptions/s/resourcegroups/r/workspaces/w/data/n", "expected 'versions' but found '<end>'"},
+      {"azureml://subscriptions/s/resourcegroups/r/workspaces/w/data/n",
+       "expected 'versions' but found '<end>'"},
       {"azureml://datastores/ds/paths/x?y=1", "take no query"},
       {"azureml://registries/r/data/n", "expected 'versions'"},
   };
@@ -236,7 +250,8 @@ TEST_CASE("format_uri round-trips every form") {
       "azureml://datastores/ds/paths/",
       "azureml://datastores/ds/paths/a b/%23hash",
       "azureml://subscriptions/s/resourcegroups/rg/workspaces/w/datastores/d/paths/p",
-      "azureml://subscriptions/s/resourcegroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/datastores/d/paths/p",
+      "azureml://subscriptions/s/resourcegroups/rg/providers/Microsoft.MachineLearningServices/"
+      "workspaces/w/datastores/d/paths/p",
       "azureml://subscriptions/s/resourcegroups/rg/workspaces/w/data/n/versions/3",
       "azureml://registries/reg/data/n/versions/3",
       "azureml:name:1",
@@ -256,10 +271,13 @@ TEST_CASE("format_uri round-trips every form") {
 TEST_CASE("format_uri keeps secrets out unless asked") {
   const auto parsed = parse_uri("wasbs://cont@acct.blob.core.windows.net/x?sv=1&sig=SECRET");
   CHECK(dataport::format_uri(parsed) == "wasbs://cont@acct.blob.core.windows.net/x");
-  CHECK(dataport::format_uri(parsed, true) == "wasbs://cont@acct.blob.core.windows.net/x?sv=1&sig=SECRET");
+  CHECK(dataport::format_uri(parsed, true) ==
+        "wasbs://cont@acct.blob.core.windows.net/x?sv=1&sig=SECRET");
   // Keywords come out in canonical case.
-  CHECK(dataport::format_uri(parse_uri("AZUREML://DATASTORES/ds/PATHS/x")) == "azureml://datastores/ds/paths/x");
-  CHECK(dataport::format_uri(parse_uri("azureml://datastores/ds/paths/a b")) == "azureml://datastores/ds/paths/a%20b");
+  CHECK(dataport::format_uri(parse_uri("AZUREML://DATASTORES/ds/PATHS/x")) ==
+        "azureml://datastores/ds/paths/x");
+  CHECK(dataport::format_uri(parse_uri("azureml://datastores/ds/paths/a b")) ==
+        "azureml://datastores/ds/paths/a%20b");
 }
 
 TEST_CASE("name validation helpers") {

@@ -20,7 +20,8 @@ struct temp_dir {
   fs::path path;
   temp_dir() {
     std::random_device rd;
-    path = fs::temp_directory_path() / ("dataport-ws-test-" + std::to_string(rd()) + std::to_string(rd()));
+    path = fs::temp_directory_path() /
+           ("dataport-ws-test-" + std::to_string(rd()) + std::to_string(rd()));
     fs::create_directories(path);
   }
   ~temp_dir() {
@@ -182,7 +183,8 @@ TEST_CASE("workspace errors name the file, the line and the key") {
   const std::vector<row> rows = {
       {"datastores:\n  a: [1, 2\n", "/cfg/ws.yaml:3:"},
       {"datastores:\n  a: {type: azure_blob\n", "does not parse"},
-      {"datastores:\n  a:\n    type: s3\n", "/cfg/ws.yaml:3: 'datastores.a.type': unknown datastore type 's3'"},
+      {"datastores:\n  a:\n    type: s3\n",
+       "/cfg/ws.yaml:3: 'datastores.a.type': unknown datastore type 's3'"},
       {"datastores:\n  a:\n    type: azure_blob\n    container_name: c01\n",
        "/cfg/ws.yaml:3: 'datastores.a.account_name': required field is missing"},
       {"datastores:\n  a:\n    type: azure_blob\n    account_name: acct\n",
@@ -190,12 +192,15 @@ TEST_CASE("workspace errors name the file, the line and the key") {
       {"datastores:\n  a:\n    type: azure_data_lake_gen2\n    account_name: acct\n",
        "'datastores.a.filesystem': required field is missing"},
       {"datastores:\n  a:\n    type: azure_blob\n    acount_name: acct\n",
-       "/cfg/ws.yaml:4: 'datastores.a.acount_name': unknown key; expected one of: type, account_name"},
-      {"datastores:\n  a:\n    type: azure_blob\n    account_name: Bad_Acct\n    container_name: c01\n",
+       "/cfg/ws.yaml:4: 'datastores.a.acount_name': unknown key; expected one of: type, "
+       "account_name"},
+      {"datastores:\n  a:\n    type: azure_blob\n    account_name: Bad_Acct\n    container_name: "
+       "c01\n",
        "'Bad_Acct' is not a valid storage account name"},
       {"datastores:\n  a:\n    type: azure_blob\n    account_name: acct\n    container_name: C\n",
        "'C' is invalid"},
-      {"datastores:\n  a:\n    type: azure_blob\n    account_name: acct\n    container_name: c01\n    protocol: ftp\n",
+      {"datastores:\n  a:\n    type: azure_blob\n    account_name: acct\n    container_name: c01\n "
+       "   protocol: ftp\n",
        "protocol 'ftp' must be https or http"},
       {"datastores:\n  a:\n    type: azure_blob\n    account_name: acct\n    container_name: c01\n"
        "    credentials: {account_key: k, sas_token: s}\n",
@@ -203,7 +208,8 @@ TEST_CASE("workspace errors name the file, the line and the key") {
       {"datastores:\n  a:\n    type: azure_blob\n    account_name: acct\n    container_name: c01\n"
        "    credentials: {password: x}\n",
        "'datastores.a.credentials.password': unknown key"},
-      {"datastores:\n  a:\n    type: https\n    url: ftp://host/x\n", "is not an http:// or https:// URL"},
+      {"datastores:\n  a:\n    type: https\n    url: ftp://host/x\n",
+       "is not an http:// or https:// URL"},
       {"datastores:\n  a:\n    type: local\n", "'datastores.a.path': required field is missing"},
       {"datastores: [1, 2]\n", "'datastores': expected a mapping"},
       {"default_datastore: nope\n", "names 'nope', which is not defined under datastores"},
@@ -214,9 +220,11 @@ TEST_CASE("workspace errors name the file, the line and the key") {
       {"data_assets:\n  x:\n    versions:\n      \"1\": {type: uri_file, path: \"s3://b/k\"}\n",
        "'data_assets.x.versions.1.path': unsupported URI scheme 's3'"},
       {"data_assets:\n  x: {}\n", "'data_assets.x.versions': required"},
-      {"accounts:\n  Bad:\n    service_url: http://x\n", "'accounts.Bad': not a valid storage account name"},
+      {"accounts:\n  Bad:\n    service_url: http://x\n",
+       "'accounts.Bad': not a valid storage account name"},
       {"workspace: w\n", "'<top level>.workspace': unknown key"},
-      {"datastores:\n  a:\n    type: local\n    path: [x]\n", "'datastores.a.path': expected a single value"},
+      {"datastores:\n  a:\n    type: local\n    path: [x]\n",
+       "'datastores.a.path': expected a single value"},
   };
   for (const auto& r : rows) {
     INFO("file:\n" << r.text);
@@ -253,29 +261,35 @@ TEST_CASE("load_workspace reads a file and reports a missing explicit file") {
 TEST_CASE("the default search: DATAPORT_WORKSPACE, then XDG_CONFIG_HOME, then ~/.config") {
   temp_dir dir;
   const auto explicit_file = dir.write("explicit.yaml", "workspace_name: from-env\n");
-  CHECK(dataport::load_workspace("", env_of({{"DATAPORT_WORKSPACE", explicit_file}})).workspace_name == "from-env");
+  CHECK(dataport::load_workspace("", env_of({{"DATAPORT_WORKSPACE", explicit_file}}))
+            .workspace_name == "from-env");
   // DATAPORT_WORKSPACE naming a missing file is an explicit request: an error.
-  CHECK_THROWS_AS(dataport::load_workspace("", env_of({{"DATAPORT_WORKSPACE", (dir.path / "nope.yaml").string()}})),
+  CHECK_THROWS_AS(dataport::load_workspace(
+                      "", env_of({{"DATAPORT_WORKSPACE", (dir.path / "nope.yaml").string()}})),
                   dataport::error);
 
   dir.write("xdg/dataport/workspace.yaml", "workspace_name: from-xdg\n");
-  CHECK(dataport::load_workspace("", env_of({{"XDG_CONFIG_HOME", (dir.path / "xdg").string()}})).workspace_name ==
-        "from-xdg");
-  CHECK(dataport::default_workspace_path(env_of({{"XDG_CONFIG_HOME", (dir.path / "xdg").string()}})) ==
+  CHECK(dataport::load_workspace("", env_of({{"XDG_CONFIG_HOME", (dir.path / "xdg").string()}}))
+            .workspace_name == "from-xdg");
+  CHECK(dataport::default_workspace_path(
+            env_of({{"XDG_CONFIG_HOME", (dir.path / "xdg").string()}})) ==
         (dir.path / "xdg/dataport/workspace.yaml").string());
 
   dir.write("home/.config/dataport/workspace.yaml", "workspace_name: from-home\n");
-  CHECK(dataport::load_workspace("", env_of({{"HOME", (dir.path / "home").string()}})).workspace_name == "from-home");
+  CHECK(dataport::load_workspace("", env_of({{"HOME", (dir.path / "home").string()}}))
+            .workspace_name == "from-home");
 
   // No candidate exists: an empty workspace, not an error.
-  const auto none = dataport::load_workspace("", env_of({{"HOME", (dir.path / "nobody").string()}}));
+  const auto none =
+      dataport::load_workspace("", env_of({{"HOME", (dir.path / "nobody").string()}}));
   CHECK(none.empty());
   CHECK(none.file.empty());
   CHECK(dataport::load_default_workspace(explicit_file).workspace_name == "from-env");
 }
 
 TEST_CASE("the shipped example workspace parses") {
-  const auto ws = dataport::load_workspace(std::string(DATAPORT_SOURCE_DIR) + "/examples/workspace.yaml");
+  const auto ws =
+      dataport::load_workspace(std::string(DATAPORT_SOURCE_DIR) + "/examples/workspace.yaml");
   CHECK(ws.datastores.contains("workspaceblobstore"));
   CHECK(ws.datastores.contains("exampledata"));
   CHECK(ws.datastores.at("workspaceblobstore").account_name == "devstoreaccount1");

@@ -55,10 +55,10 @@ using sleep_fn = std::function<boost::asio::awaitable<void>(std::chrono::millise
 struct managed_identity_options {
   std::string resource = "https://storage.azure.com/";
   std::string client_id;
-  settings::env_lookup env;     ///< default: the process environment
-  clock_fn clock;               ///< default: system clock
-  sleep_fn sleep;               ///< default: an asio steady_timer
-  unsigned not_found_retries = 4;  ///< extra tries after 404/410
+  settings::env_lookup env;                         ///< default: the process environment
+  clock_fn clock;                                   ///< default: system clock
+  sleep_fn sleep;                                   ///< default: an asio steady_timer
+  unsigned not_found_retries = 4;                   ///< extra tries after 404/410
   std::chrono::milliseconds not_found_delay{1000};  ///< doubled after each 404/410
 };
 

@@ -34,13 +34,13 @@ std::string format_iso8601(std::chrono::system_clock::time_point when);
 
 struct account_sas_options {
   std::string account;
-  std::string account_key;  ///< SECRET: base64
-  std::string permissions = "rl";       ///< ss order: r w d l a c u p ...
-  std::string services = "b";           ///< b, f, q, t
-  std::string resource_types = "sco";   ///< s (service), c (container), o (object)
+  std::string account_key;             ///< SECRET: base64
+  std::string permissions = "rl";      ///< ss order: r w d l a c u p ...
+  std::string services = "b";          ///< b, f, q, t
+  std::string resource_types = "sco";  ///< s (service), c (container), o (object)
   std::optional<std::chrono::system_clock::time_point> start;
   std::chrono::system_clock::time_point expiry;
-  std::string protocol;                 ///< "" (both), "https", "https,http"
+  std::string protocol;  ///< "" (both), "https", "https,http"
   std::string version = "2021-08-06";
 };
 
@@ -51,7 +51,7 @@ struct blob_service_sas_options {
   std::string account;
   std::string account_key;  ///< SECRET: base64
   std::string container;
-  std::string blob;         ///< decoded blob name; empty = container SAS (sr=c)
+  std::string blob;               ///< decoded blob name; empty = container SAS (sr=c)
   std::string permissions = "r";  ///< in order r a c w d l ...
   std::optional<std::chrono::system_clock::time_point> start;
   std::chrono::system_clock::time_point expiry;

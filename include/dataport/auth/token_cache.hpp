@@ -28,7 +28,7 @@ using clock_fn = std::function<std::chrono::system_clock::time_point()>;
 clock_fn system_clock_fn();
 
 struct access_token {
-  std::string value;  ///< SECRET
+  std::string value;                                                ///< SECRET
   std::optional<std::chrono::system_clock::time_point> expires_on;  ///< nullopt = unknown
 };
 
@@ -36,8 +36,9 @@ struct access_token {
 std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view token);
 
 /// When a token obtained at `obtained` and expiring at `expires_on` should be refreshed.
-std::chrono::system_clock::time_point refresh_time(std::chrono::system_clock::time_point obtained,
-                                                   std::chrono::system_clock::time_point expires_on);
+std::chrono::system_clock::time_point refresh_time(
+    std::chrono::system_clock::time_point obtained,
+    std::chrono::system_clock::time_point expires_on);
 
 class token_cache {
  public:

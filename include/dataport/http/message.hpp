@@ -56,6 +56,12 @@ struct send_options {
   /// protocol error. Error bodies (non-2xx) still go to response::body.
   std::optional<std::span<std::byte>> body_into;
 
+  /// With body_into as a scratch buffer: a 2xx body is delivered piece by piece, each piece read
+  /// into body_into and passed to body_sink before the buffer is reused, so a body of any length
+  /// streams through a small, cache-hot buffer. On a resumed ranged read the sink continues with
+  /// the bytes after those it already received. An exception from the sink ends the request.
+  std::function<void(std::span<const std::byte>)> body_sink;
+
   /// Largest body accepted into response::body (bytes).
   std::size_t max_body = 64u << 20;
 

@@ -24,7 +24,7 @@ struct disk_cache::impl {
   struct index_entry {
     std::uint64_t size = 0;  // bytes on disk, header included
     bool whole_file = false;
-    int pins = 0;            // open cached_file handles
+    int pins = 0;  // open cached_file handles
     std::list<std::string>::iterator lru_position;
   };
 

@@ -22,7 +22,7 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
     bool prefetch = false;
     bool done = false;
     bool used = false;
-    bool dropped = false;   // removed from the map (no stream wants it)
+    bool dropped = false;      // removed from the map (no stream wants it)
     std::uint64_t leased = 0;  // prefetch budget bytes returned on destruction
     reader_services::impl* owner = nullptr;
     block_data data;
@@ -39,7 +39,7 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   boost::asio::awaitable<block_data> load_block(std::uint64_t index);
   void start(std::shared_ptr<slot> s, std::uint64_t index);
   void finish(const std::shared_ptr<slot>& s, block_data data, std::exception_ptr failure);
-  void retire();  // requires mutex
+  void retire();                                                                 // requires mutex
   void pump(std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>& out);  // requires mutex
   boost::asio::awaitable<std::size_t> read(std::uint64_t offset, std::span<std::byte> into);
   boost::asio::awaitable<void> download_whole_file();

@@ -40,20 +40,20 @@ struct reader_services::impl {
                                        void(std::exception_ptr, result)>(
         [this](auto handler, F work) {
           auto back = boost::asio::get_associated_executor(handler, io.get_executor());
-          boost::asio::post(disk_pool, [handler = std::move(handler), work = std::move(work),
-                                        back]() mutable {
-            std::exception_ptr failure;
-            result value{};
-            try {
-              value = work();
-            } catch (...) {
-              failure = std::current_exception();
-            }
-            boost::asio::post(back, [handler = std::move(handler), failure,
-                                     value = std::move(value)]() mutable {
-              std::move(handler)(failure, std::move(value));
-            });
-          });
+          boost::asio::post(disk_pool,
+                            [handler = std::move(handler), work = std::move(work), back]() mutable {
+                              std::exception_ptr failure;
+                              result value{};
+                              try {
+                                value = work();
+                              } catch (...) {
+                                failure = std::current_exception();
+                              }
+                              boost::asio::post(back, [handler = std::move(handler), failure,
+                                                       value = std::move(value)]() mutable {
+                                std::move(handler)(failure, std::move(value));
+                              });
+                            });
         },
         boost::asio::use_awaitable, std::move(fn));
   }

@@ -12,14 +12,17 @@
 namespace dataport::detail {
 
 inline std::string redact_uri(std::string_view text) {
-  const bool container_in_userinfo = istarts_with(text, "wasb://") || istarts_with(text, "wasbs://") ||
-                                     istarts_with(text, "abfs://") || istarts_with(text, "abfss://");
+  const bool container_in_userinfo =
+      istarts_with(text, "wasb://") || istarts_with(text, "wasbs://") ||
+      istarts_with(text, "abfs://") || istarts_with(text, "abfss://");
   if (!container_in_userinfo) return redact_url(text);
   const auto q = text.find('?');
   if (q == std::string_view::npos) return std::string(text);
-  const std::string redacted_query = redact_url(std::string("https://host/") + std::string(text.substr(q)));
+  const std::string redacted_query =
+      redact_url(std::string("https://host/") + std::string(text.substr(q)));
   const auto rq = redacted_query.find('?');
-  return std::string(text.substr(0, q)) + (rq == std::string::npos ? std::string{} : redacted_query.substr(rq));
+  return std::string(text.substr(0, q)) +
+         (rq == std::string::npos ? std::string{} : redacted_query.substr(rq));
 }
 
 }  // namespace dataport::detail

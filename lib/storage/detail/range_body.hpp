@@ -8,8 +8,8 @@
 namespace dataport::storage_detail {
 
 struct placed_range {
-  std::size_t bytes = 0;            ///< bytes of the requested range now at the start of `into`
-  std::uint64_t object_size = 0;    ///< total object size when known, else 0
+  std::size_t bytes = 0;          ///< bytes of the requested range now at the start of `into`
+  std::uint64_t object_size = 0;  ///< total object size when known, else 0
 };
 
 /// `into` holds `body_size` body bytes. A 206 must start at `offset` (else errc::protocol). A 200

@@ -30,7 +30,9 @@ std::string base64_encode(std::string_view data);
 
 /// The block id as sent to Blob storage: base64 of the raw id (callers keep raw ids of one blob
 /// the same length, as the service requires).
-inline std::string encode_block_id(std::string_view raw_id) { return base64_encode(raw_id); }
+inline std::string encode_block_id(std::string_view raw_id) {
+  return base64_encode(raw_id);
+}
 
 /// RFC 1123 date, always GMT and locale-independent: "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string format_http_date(std::chrono::system_clock::time_point when);
@@ -50,7 +52,9 @@ std::optional<content_range> parse_content_range(std::string_view text);
 std::string quote_etag(std::string_view etag);
 
 /// True for a weak validator (W/"..."), which If-Match may not use.
-inline bool is_weak_etag(std::string_view etag) { return etag.starts_with("W/"); }
+inline bool is_weak_etag(std::string_view etag) {
+  return etag.starts_with("W/");
+}
 
 /// MIME type from the file extension (case-insensitive); "application/octet-stream" otherwise.
 std::string guess_content_type(std::string_view path);

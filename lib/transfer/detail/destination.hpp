@@ -17,8 +17,8 @@ namespace dataport::transfer_detail {
 
 /// One file on its way to the destination.
 struct file_plan {
-  std::string relative;       ///< destination path relative to the destination root ('/'-separated)
-  object_info source;         ///< size and ETag pinned from the listing
+  std::string relative;  ///< destination path relative to the destination root ('/'-separated)
+  object_info source;    ///< size and ETag pinned from the listing
   std::uint64_t chunk_size = 0;
   std::uint32_t chunk_count = 0;  ///< 0 for an empty file
 };
@@ -29,6 +29,11 @@ class file_writer {
   virtual ~file_writer() = default;
   virtual boost::asio::awaitable<void> write(std::uint32_t index, std::uint64_t offset,
                                              std::span<const std::byte> data) = 0;
+  /// True when pieces of a chunk can be written as they arrive (write_piece): the engine then
+  /// streams each chunk through a small cache-hot buffer instead of holding it whole.
+  virtual bool accepts_pieces() const noexcept { return false; }
+  /// Writes one piece at `offset`, synchronously; only called when accepts_pieces().
+  virtual void write_piece(std::uint64_t offset, std::span<const std::byte> data);
   /// Makes the file visible under its final name. Called once, after every chunk was written.
   virtual boost::asio::awaitable<void> commit() = 0;
   /// Removes whatever was written (the final name is never touched). Must not throw.

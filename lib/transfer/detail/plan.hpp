@@ -13,11 +13,11 @@ namespace dataport::transfer_detail {
 
 struct copy_plan {
   std::shared_ptr<object_store> source;
-  std::string source_root;                  ///< folder copied (store path, no trailing '/')
-  std::optional<object_info> single_file;   ///< set when the source is one file
-  std::string single_relative;              ///< its name under the destination root
+  std::string source_root;                 ///< folder copied (store path, no trailing '/')
+  std::optional<object_info> single_file;  ///< set when the source is one file
+  std::string single_relative;             ///< its name under the destination root
   std::unique_ptr<transfer_detail::destination> target;
-  bool needs_source_md5 = false;            ///< skip-identical uploads compare MD5s
+  bool needs_source_md5 = false;  ///< skip-identical uploads compare MD5s
 };
 
 /// Resolves what the source is (stat), where each file goes, and builds the destination.
