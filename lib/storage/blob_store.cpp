@@ -125,9 +125,9 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     fail(resp, "read of blob", path);
   }
 
-  awaitable<read_result> read_range_to(std::string path, std::uint64_t offset,
-                                       std::uint64_t length, std::span<std::byte> scratch,
-                                       byte_sink sink, std::string if_match) override {
+  awaitable<read_result> read_range_to(std::string path, std::uint64_t offset, std::uint64_t length,
+                                       std::span<std::byte> scratch, byte_sink sink,
+                                       std::string if_match) override {
     // One ranged GET whose body streams through `scratch` into the sink.
     read_result result;
     result.etag = if_match;

@@ -5,18 +5,15 @@
 
 namespace dataport {
 
-boost::asio::awaitable<read_result> object_store::read_range_to(std::string path,
-                                                                std::uint64_t offset,
-                                                                std::uint64_t length,
-                                                                std::span<std::byte> scratch,
-                                                                byte_sink sink,
-                                                                std::string if_match) {
+boost::asio::awaitable<read_result> object_store::read_range_to(
+    std::string path, std::uint64_t offset, std::uint64_t length, std::span<std::byte> scratch,
+    byte_sink sink, std::string if_match) {
   if (scratch.empty()) throw_error(errc::internal, "read_range_to needs a scratch buffer");
   read_result total;
   total.etag = if_match;
   while (total.bytes < length) {
-    const auto want = static_cast<std::size_t>(
-        std::min<std::uint64_t>(scratch.size(), length - total.bytes));
+    const auto want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(scratch.size(), length - total.bytes));
     const read_result piece =
         co_await read_range(path, offset + total.bytes, scratch.first(want), if_match);
     if (piece.bytes > 0) sink(scratch.first(piece.bytes));
