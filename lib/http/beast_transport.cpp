@@ -217,119 +217,70 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
   copy_head(parser, out.resp);
 
   if (options.body_into && is_2xx(out.resp.status) && !parser.is_done()) {
+    // Buffered mode fills body_into in place; streamed mode (a body_sink) reuses body_into as a
+    // scratch buffer and hands every piece to the sink before the next read.
     const auto dest = *options.body_into;
-    const auto declared = parser.content_length();
     const auto& sink = options.body_sink;
-    if (sink && declared && !parser.chunked()) {
-      // Streamed: the body passes through `dest` (a small scratch buffer) to the sink.
+    const auto declared = parser.content_length();
+    if (!sink && declared && *declared > dest.size()) {
+      out.failed = failure{bhttp::error::body_limit, phase::read_body, true};
+      co_return out;
+    }
+    std::size_t got = 0;
+    auto room = [&] { return sink ? dest : dest.subspan(got); };
+    auto take = [&](std::span<std::byte> piece) {
+      if (sink && !piece.empty()) sink(piece);
+      got += piece.size();
+      received = got;
+      if (counters) counters->add(counter::bytes_received, piece.size());
+    };
+    if (declared && !parser.chunked()) {
+      // A body of known length goes straight from the socket into the buffer, with reads as
+      // large as the room left (no 512-byte parser reads, no second copy); the bytes already
+      // buffered behind the header are copied first.
       const auto length = static_cast<std::size_t>(*declared);
-      std::size_t got = 0;
       while (got < length && conn.buffer.size() > 0) {
-        const std::size_t n = std::min({conn.buffer.size(), length - got, dest.size()});
-        asio::buffer_copy(asio::buffer(dest.data(), n), conn.buffer.data());
-        conn.buffer.consume(n);
-        sink(std::span<const std::byte>(dest.data(), n));
-        got += n;
-        received = got;
+        const auto into = room().first(std::min({room().size(), length - got, conn.buffer.size()}));
+        asio::buffer_copy(asio::buffer(into.data(), into.size()), conn.buffer.data());
+        conn.buffer.consume(into.size());
+        take(into);
       }
-      if (counters) counters->add(counter::bytes_received, got);
       while (got < length) {
+        const auto into = room().first(std::min(room().size(), length - got));
         lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per read
-        const std::size_t n = co_await stream.async_read_some(
-            asio::buffer(dest.data(), std::min(dest.size(), length - got)), token);
-        if (n > 0) sink(std::span<const std::byte>(dest.data(), n));
-        got += n;
-        received = got;
-        if (counters) counters->add(counter::bytes_received, n);
+        const std::size_t n =
+            co_await stream.async_read_some(asio::buffer(into.data(), into.size()), token);
+        take(into.first(n));
         if (ec) {
           out.failed = failure{ec, phase::read_body, true};
           co_return out;
         }
       }
-      out.resp.body_size = got;
-      out.keep_alive = parser.keep_alive();
-      co_return out;
-    }
-    if (sink) {
-      // Streamed chunked body: the parser fills `dest` again and again.
-      std::size_t got = 0;
+    } else {
+      // Chunked or read-until-close bodies go through the parser, re-pointed at the room left
+      // before each read.
+      char probe = 0;  // a read past a full buffer lands here and proves the body is too long
       while (!parser.is_done()) {
+        const auto into = room();
+        const bool full = into.empty();
         auto& body = parser.get().body();
-        body.data = reinterpret_cast<char*>(dest.data());
-        body.size = dest.size();
+        body.data = full ? &probe : reinterpret_cast<char*>(into.data());
+        body.size = full ? 1 : into.size();
         body.more = true;
-        lowest.expires_after(config.idle_timeout);
+        const auto offered = body.size;
+        lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per chunk
         co_await bhttp::async_read_some(stream, conn.buffer, parser, token);
-        const auto n = dest.size() - body.size;
-        if (n > 0) sink(std::span<const std::byte>(dest.data(), n));
-        got += n;
-        received = got;
-        if (counters) counters->add(counter::bytes_received, n);
+        const auto n = offered - body.size;
+        if (full && n > 0) {
+          out.failed = failure{bhttp::error::body_limit, phase::read_body, true};
+          co_return out;
+        }
+        take(into.first(n));
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec) {
           out.failed = failure{ec, phase::read_body, true};
           co_return out;
         }
-      }
-      out.resp.body_size = got;
-      out.keep_alive = parser.keep_alive();
-      co_return out;
-    }
-    if (declared && *declared > dest.size()) {
-      out.failed = failure{bhttp::error::body_limit, phase::read_body, true};
-      co_return out;
-    }
-    if (declared && !parser.chunked()) {
-      // A body of known length goes straight from the socket into the caller's buffer: the
-      // bytes already buffered behind the header are copied once, the rest is read with
-      // reads as large as the remaining body (no 512-byte parser reads, no second copy).
-      const auto length = static_cast<std::size_t>(*declared);
-      std::size_t got = std::min(conn.buffer.size(), length);
-      asio::buffer_copy(asio::buffer(dest.data(), got), conn.buffer.data());
-      conn.buffer.consume(got);
-      received = got;
-      if (counters) counters->add(counter::bytes_received, got);
-      while (got < length) {
-        lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per read
-        const std::size_t n =
-            co_await stream.async_read_some(asio::buffer(dest.data() + got, length - got), token);
-        got += n;
-        received = got;
-        if (counters) counters->add(counter::bytes_received, n);
-        if (ec) {
-          out.failed = failure{ec, phase::read_body, true};
-          co_return out;
-        }
-      }
-      out.resp.body_size = got;
-      out.keep_alive = parser.keep_alive();
-      co_return out;
-    }
-    // Chunked or read-until-close bodies go through the parser, re-pointed at the unfilled
-    // tail of the caller's buffer before each read.
-    std::size_t got = 0;
-    char probe = 0;  // a read past the buffer's end lands here and proves the body is too long
-    while (!parser.is_done()) {
-      auto& body = parser.get().body();
-      const bool full = got == dest.size();
-      body.data = full ? &probe : reinterpret_cast<char*>(dest.data() + got);
-      body.size = full ? 1 : dest.size() - got;
-      body.more = true;
-      const auto offered = body.size;
-      lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per chunk
-      co_await bhttp::async_read_some(stream, conn.buffer, parser, token);
-      const auto n = offered - body.size;
-      if (full && n > 0) {
-        out.failed = failure{bhttp::error::body_limit, phase::read_body, true};
-        co_return out;
-      }
-      got += n;
-      received = got;
-      if (counters) counters->add(counter::bytes_received, n);
-      if (ec == bhttp::error::need_buffer) ec = {};
-      if (ec) {
-        out.failed = failure{ec, phase::read_body, true};
-        co_return out;
       }
     }
     out.resp.body_size = got;

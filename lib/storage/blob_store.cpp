@@ -114,14 +114,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
       }
       co_return result;
     }
-    if (resp.status == 412) {
-      throw error(errc::changed,
-                  fmt::format("blob '{}/{}' at {} changed since it was opened (ETag {} no longer "
-                              "matches): re-open it to read the new version",
-                              container_, path, where_text_, if_match),
-                  service_details{412, header_text(resp, "x-ms-error-code"),
-                                  header_text(resp, "x-ms-request-id")});
-    }
+    if (resp.status == 412) fail_changed(resp, path, if_match);
     fail(resp, "read of blob", path);
   }
 
@@ -156,14 +149,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
       co_return result;
     }
     if (resp.status == 416) co_return result;
-    if (resp.status == 412) {
-      throw error(errc::changed,
-                  fmt::format("blob '{}/{}' at {} changed since it was opened (ETag {} no longer "
-                              "matches): re-open it to read the new version",
-                              container_, path, where_text_, if_match),
-                  service_details{412, header_text(resp, "x-ms-error-code"),
-                                  header_text(resp, "x-ms-request-id")});
-    }
+    if (resp.status == 412) fail_changed(resp, path, if_match);
     fail(resp, "read of blob", path);
   }
 
@@ -307,6 +293,17 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
       info.size = 0;
     }
     return info;
+  }
+
+  /// A read pinned with If-Match found another version.
+  [[noreturn]] void fail_changed(const http::response& resp, std::string_view path,
+                                 std::string_view if_match) const {
+    throw error(errc::changed,
+                fmt::format("blob '{}/{}' at {} changed since it was opened (ETag {} no longer "
+                            "matches): re-open it to read the new version",
+                            container_, path, where_text_, if_match),
+                service_details{412, header_text(resp, "x-ms-error-code"),
+                                header_text(resp, "x-ms-request-id")});
   }
 
   [[noreturn]] void fail(const http::response& resp, std::string_view operation,
