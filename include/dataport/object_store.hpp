@@ -59,6 +59,8 @@ struct read_result {
   std::size_t bytes = 0;          ///< bytes written into the buffer (short only at end of object)
   std::string etag;               ///< version the bytes belong to
   std::uint64_t object_size = 0;  ///< total size from Content-Range, when the server sent it
+  std::string
+      range_md5;  ///< base64 MD5 of the bytes sent, from read_range_to_checked (may be empty)
 };
 
 struct store_capabilities {
@@ -95,6 +97,17 @@ class object_store {
                                                             std::uint64_t length,
                                                             std::span<std::byte> scratch,
                                                             byte_sink sink, std::string if_match);
+
+  /// Largest range read_range_to_checked can have the server checksum (Blob service: 4 MiB).
+  static constexpr std::uint64_t max_checked_range = 4 * 1024 * 1024;
+
+  /// Like read_range_to, and asks the server for a transactional MD5 of the range, returned in
+  /// read_result::range_md5 (base64) for the caller to compare with the bytes it received.
+  /// `length` must be at most max_checked_range. Backends without range checksums (the default)
+  /// return an empty range_md5: the caller cannot verify and says so.
+  virtual boost::asio::awaitable<read_result> read_range_to_checked(
+      std::string path, std::uint64_t offset, std::uint64_t length, std::span<std::byte> scratch,
+      byte_sink sink, std::string if_match);
 
   /// Writes a whole object in one request.
   virtual boost::asio::awaitable<object_info> put(std::string path, std::span<const std::byte> data,

@@ -25,4 +25,13 @@ boost::asio::awaitable<read_result> object_store::read_range_to(
   co_return total;
 }
 
+boost::asio::awaitable<read_result> object_store::read_range_to_checked(
+    std::string path, std::uint64_t offset, std::uint64_t length, std::span<std::byte> scratch,
+    byte_sink sink, std::string if_match) {
+  read_result result = co_await read_range_to(std::move(path), offset, length, scratch,
+                                              std::move(sink), std::move(if_match));
+  result.range_md5.clear();
+  co_return result;
+}
+
 }  // namespace dataport
