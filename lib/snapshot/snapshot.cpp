@@ -74,23 +74,19 @@ class walker {
       const std::string path = join(rel, name);
       std::error_code type_ec;
       const auto link_status = entry.symlink_status(type_ec);
-      bool is_dir = fs::is_directory(link_status);
-      if (fs::is_symlink(link_status)) is_dir = fs::is_directory(entry.status(type_ec));
+      const bool is_link = fs::is_symlink(link_status);
+      const bool is_dir = !is_link && fs::is_directory(link_status);  // git: a link is no folder
       if (rules_.ignored(path, is_dir)) {
         ++out_.ignored_count;
         continue;
       }
       if (is_dir) {
-        if (fs::is_symlink(link_status)) {
-          ++out_.ignored_count;  // links to folders are not followed
-          continue;
-        }
         walk(entry.path(), path);
         continue;
       }
-      const auto target = fs::is_symlink(link_status) ? entry.status(type_ec) : link_status;
+      const auto target = is_link ? entry.status(type_ec) : link_status;
       if (!fs::is_regular_file(target)) {
-        ++out_.ignored_count;  // sockets, fifos, dangling links
+        ++out_.ignored_count;  // links to folders (not followed), sockets, fifos, dangling links
         continue;
       }
       std::error_code size_ec;
