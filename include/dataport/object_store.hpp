@@ -124,6 +124,19 @@ class object_store {
                                                             std::vector<std::string> block_ids,
                                                             put_options options) = 0;
 
+  /// Grows an object that was built from blocks, without re-sending what it already holds: the
+  /// object becomes the blocks `committed_ids` (exactly the ids of its previous commit, in order)
+  /// followed by `new_ids` (staged with stage_block since). `committed_size` is the object's
+  /// current size in bytes. Live log upload uses it so the remote object stays a prefix of a
+  /// growing local file. blob: one Put Block List naming every id (<Latest>), atomic; local and
+  /// memory: the new blocks' bytes are appended in place after checking the current size
+  /// (errc::changed when it differs); https and the default: errc::unsupported.
+  virtual boost::asio::awaitable<object_info> append_blocks(std::string path,
+                                                            std::vector<std::string> committed_ids,
+                                                            std::uint64_t committed_size,
+                                                            std::vector<std::string> new_ids,
+                                                            put_options options);
+
   /// Deletes an object. Throws not_found if it does not exist.
   virtual boost::asio::awaitable<void> remove(std::string path) = 0;
 

@@ -216,6 +216,15 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     co_return co_await stat(path);
   }
 
+  awaitable<object_info> append_blocks(std::string path, std::vector<std::string> committed_ids,
+                                       std::uint64_t, std::vector<std::string> new_ids,
+                                       put_options options) override {
+    // Put Block List with <Latest> accepts committed and newly staged ids alike; naming the
+    // committed ids again keeps their bytes without re-sending them.
+    committed_ids.insert(committed_ids.end(), new_ids.begin(), new_ids.end());
+    co_return co_await commit_blocks(std::move(path), std::move(committed_ids), std::move(options));
+  }
+
   awaitable<void> remove(std::string path) override {
     auto resp = co_await send(make_request("DELETE", blob_url(path)));
     if (resp.status != 202 && resp.status != 200) fail(resp, "delete of blob", path);

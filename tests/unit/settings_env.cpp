@@ -234,7 +234,7 @@ TEST_CASE("describe() lists every setting and round-trips through set()") {
   auto s = settings::from_environment(
       env_of({{"DATASET_MOUNT_CACHE_SIZE", "-1GB"}, {"DATASET_MOUNT_READ_THREADS", "12"}}));
   const auto described = s.describe();
-  CHECK(described.size() == 28);
+  CHECK(described.size() == 30);  // + AZUREML_SNAPSHOT_MAX_SIZE_MB, AZUREML_SNAPSHOT_MAX_FILES
   CHECK(described.at("DATASET_MOUNT_CACHE_SIZE") == std::to_string(-(1ll << 30)));
   CHECK(described.at("DATASET_MOUNT_ATTRIBUTE_CACHE_TTL") == "unset");
   CHECK(described.at("DATASET_MOUNT_READ_THREADS") == "12");
