@@ -122,7 +122,7 @@ TEST_CASE("every variable is read from the environment") {
   CHECK(s.workspace_file == "/etc/dp/ws.yaml");
 }
 
-TEST_CASE("SSL_CERT_FILE is the fallback CA file; empty variables count as unset") {
+TEST_CASE("SSL_CERT_FILE is the fallback CA file - empty variables count as unset") {
   CHECK(settings::from_environment(env_of({{"SSL_CERT_FILE", "/ssl.pem"}})).ca_file == "/ssl.pem");
   CHECK(settings::from_environment(
             env_of({{"SSL_CERT_FILE", "/ssl.pem"}, {"DATAPORT_CA_FILE", "/dp.pem"}}))
@@ -208,7 +208,7 @@ TEST_CASE("bad values name the variable and the value") {
   }
 }
 
-TEST_CASE("set() applies one setting by name; validate() checks pairs") {
+TEST_CASE("set() applies one setting by name - validate() checks pairs") {
   settings s;
   s.set("DATASET_MOUNT_READ_BLOCK_SIZE", "4MB");
   CHECK(s.read_block_size == 4ull << 20);
