@@ -55,7 +55,15 @@ std::size_t read_full(int fd, std::span<std::byte> into, std::uint64_t offset) {
 
 void ensure_dir(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0700) == 0) return;
-  // EEXIST is the normal case; any other failure shows up when the file is created.
+  // EEXIST is the normal case; any other failure shows up when the file is created. A link or a
+  // file planted at the shard's name would send the write outside the cache root (O_NOFOLLOW only
+  // guards the last component): replace it with a real folder.
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+    log::warn("cache", "replacing {}: it is not a folder (a planted link?)", dir.string());
+    ::unlink(dir.c_str());
+    ::mkdir(dir.c_str(), 0700);
+  }
 }
 
 // CRC of `length` bytes of `fd` from `offset`, read in 1 MiB pieces (the file is in page cache).

@@ -15,6 +15,7 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <pugixml.hpp>
 
 #include "dataport/error.hpp"
 #include "dataport/redact.hpp"
@@ -211,7 +212,22 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     http::set_header(req.headers, "Content-Type", "application/xml");
     set_content_headers(req, path, options);
     auto resp = co_await send(std::move(req));  // `xml` outlives the send (coroutine frame)
-    if (resp.status != 201) fail(resp, "committing the blocks of blob", path);
+    if (resp.status != 201) {
+      // A commit whose response was lost is retried by the client; with If-None-Match: * the
+      // retry then meets the blob the first try committed (409/412). When the blob's committed
+      // list is exactly our ids (the transfer engine's carry a per-upload nonce), that blob is
+      // this commit: success, not "already exists".
+      bool own_commit = false;
+      if (!options.overwrite && (resp.status == 409 || resp.status == 412)) {
+        const std::vector<std::string> committed = co_await committed_block_ids(path);
+        own_commit = !block_ids.empty() && committed.size() == block_ids.size() &&
+                     std::equal(committed.begin(), committed.end(), block_ids.begin(),
+                                [](const std::string& a, const std::string& b) {
+                                  return a == sd::encode_block_id(b);
+                                });
+      }
+      if (!own_commit) fail(resp, "committing the blocks of blob", path);
+    }
     // Put Block List returns neither size nor type; a HEAD gives the complete picture.
     co_return co_await stat(path);
   }
@@ -276,6 +292,21 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     req.url = std::move(url);
     req.headers.emplace_back("x-ms-version", std::string(api_version));
     return req;
+  }
+
+  /// The base64 ids of the blob's committed blocks, in order; empty when it has none or the
+  /// Get Block List call fails (the caller then reports its own error).
+  awaitable<std::vector<std::string>> committed_block_ids(const std::string& path) {
+    std::vector<std::string> ids;
+    auto resp = co_await send(
+        make_request("GET", blob_url(path) + "?comp=blocklist&blocklisttype=committed"));
+    if (resp.status != 200) co_return ids;
+    pugi::xml_document doc;
+    if (!doc.load_buffer(resp.body.data(), resp.body.size())) co_return ids;
+    for (const auto& block : doc.child("BlockList").child("CommittedBlocks").children("Block")) {
+      ids.emplace_back(block.child("Name").text().as_string());
+    }
+    co_return ids;
   }
 
   http::send_options send_options() const {

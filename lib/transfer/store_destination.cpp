@@ -109,7 +109,24 @@ class empty_writer final : public file_writer {
   boost::asio::awaitable<void> commit() override {
     put_options options;
     options.overwrite = settings_.if_exists != if_exists_policy::fail;
-    co_await store_->put(path_, {}, options);
+    options.content_md5 = md5_base64(std::span<const std::byte>());
+    bool exists = false;
+    try {
+      co_await store_->put(path_, {}, options);
+    } catch (const dataport::error& e) {
+      if (e.code() != errc::already_exists || options.overwrite) throw;
+      exists = true;
+    }
+    if (exists) {
+      // A retried Put Blob whose response was lost finds "its own" empty blob: that is success.
+      const object_info existing = co_await store_->stat(path_);
+      if (existing.size != 0 || existing.content_md5 != options.content_md5) {
+        throw_error(errc::already_exists,
+                    fmt::format("'{}' already exists at the destination: use --if-exists "
+                                "overwrite or skip-identical",
+                                path_));
+      }
+    }
   }
   void abort() noexcept override {}
 

@@ -1,0 +1,222 @@
+// Reliability scenarios of the disk cache (RELIABILITY.md, docs/reliability.md): symlinks planted
+// in the cache folder while it is in use, a process killed with SIGKILL in the middle of cache
+// writes, and two real processes sharing one cache root. Child processes are forked at the start
+// of a test case, while this process is still single-threaded.
+#include "io_harness.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "dataport/disk_cache.hpp"
+
+using namespace dataport;
+namespace fs = std::filesystem;
+
+namespace {
+
+disk_cache_options options_for(const fs::path& root) {
+  disk_cache_options o;
+  o.root = root;
+  o.reserved_free_space = 0;
+  o.write_threads = 1;
+  return o;
+}
+
+std::vector<fs::path> files_with(const fs::path& root, const std::string& extension) {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->path().extension() == extension) out.push_back(it->path());
+  }
+  return out;
+}
+
+bool is_empty_dir(const fs::path& dir) {
+  return fs::is_directory(dir) && fs::directory_iterator(dir) == fs::directory_iterator();
+}
+
+/// The bytes block `index` of the kill test holds: deterministic, so the parent can check them.
+std::vector<std::byte> block_bytes(std::uint64_t index) {
+  return test::random_bytes(256 * 1024 + index, 5000 + index);
+}
+
+void write_byte(int fd, char c) {
+  while (::write(fd, &c, 1) < 0 && errno == EINTR) {
+  }
+}
+
+char read_byte(int fd) {
+  char c = 0;
+  while (::read(fd, &c, 1) < 0 && errno == EINTR) {
+  }
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("a symlink planted as a cache shard folder is never followed") {
+  const fs::path root = test::fresh_cache_root("relshard");
+  const fs::path outside = test::fresh_cache_root("reloutside");
+  fs::create_directories(outside);
+  const block_key key{"object", "\"etag\"", 3};
+  const auto data = test::random_bytes(4000, 11);
+  {
+    disk_cache cache(options_for(root));
+    REQUIRE(cache.put_block(key, data));
+    const auto blocks = files_with(root, ".blk");
+    REQUIRE(blocks.size() == 1);
+    const fs::path shard = blocks[0].parent_path();
+    cache.clear();
+    REQUIRE(fs::remove(shard));
+    // Someone replaces the shard folder with a link to a folder outside the cache root while the
+    // cache is open; the next write of a block that lands in that shard must not go through it.
+    fs::create_directory_symlink(outside, shard);
+    cache.put_block(key, data);
+    CHECK(is_empty_dir(outside));
+    struct stat st {};
+    REQUIRE(::lstat(shard.c_str(), &st) == 0);
+    CHECK_FALSE(S_ISLNK(st.st_mode));
+    const auto hit = cache.get_block(key);
+    if (hit) CHECK(*hit == data);  // written in a real folder, or skipped (a miss)
+  }
+  CHECK(is_empty_dir(outside));
+  fs::remove_all(root);
+  fs::remove_all(outside);
+}
+
+TEST_CASE("a symlink planted at a cache file's name is a miss - the target is untouched") {
+  const fs::path root = test::fresh_cache_root("rellink");
+  const fs::path outside = test::fresh_cache_root("reltarget");
+  fs::create_directories(outside);
+  const block_key key{"object", "\"etag\"", 1};
+  const auto data = test::random_bytes(3000, 12);
+  disk_cache cache(options_for(root));
+  REQUIRE(cache.put_block(key, data));
+  const auto blocks = files_with(root, ".blk");
+  REQUIRE(blocks.size() == 1);
+  // A valid block file outside the root, linked in place of the real one.
+  fs::copy_file(blocks[0], outside / "valid.blk");
+  const auto target_sha = test::sha256_hex([&] {
+    std::ifstream in(outside / "valid.blk", std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return test::to_bytes(text);
+  }());
+  REQUIRE(fs::remove(blocks[0]));
+  fs::create_symlink(outside / "valid.blk", blocks[0]);
+  CHECK_FALSE(cache.get_block(key));                       // not followed: a miss
+  CHECK_FALSE(fs::exists(fs::symlink_status(blocks[0])));  // the link is removed
+  REQUIRE(fs::exists(outside / "valid.blk"));              // its target is not
+  std::ifstream in(outside / "valid.blk", std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(test::sha256_hex(test::to_bytes(text)) == target_sha);
+  // The block is written again as a real file.
+  REQUIRE(cache.put_block(key, data));
+  CHECK(*cache.get_block(key) == data);
+  fs::remove_all(root);
+  fs::remove_all(outside);
+}
+
+TEST_CASE("killed with SIGKILL during cache writes - the next start sees only whole blocks") {
+  const fs::path root = test::fresh_cache_root("relkill");
+  int ready[2];
+  REQUIRE(::pipe(ready) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Writes blocks 0, 1, 2, ... until killed; reports after each of the first few.
+    ::close(ready[0]);
+    disk_cache cache(options_for(root));
+    for (std::uint64_t i = 0; i < 4000; ++i) {
+      cache.put_block({"killed-object", "\"v1\"", i}, block_bytes(i % 64));
+      if (i < 8) write_byte(ready[1], 'w');
+    }
+    for (;;) ::pause();  // never returns into the test framework: the parent kills it
+  }
+  ::close(ready[1]);
+  for (int i = 0; i < 8; ++i) REQUIRE(read_byte(ready[0]) == 'w');
+  // Let it write a little more, then kill it mid-stream.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(::kill(child, SIGKILL) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  ::close(ready[0]);
+
+  disk_cache cache(options_for(root));
+  CHECK_FALSE(cache.is_private());          // the dead process's lock is gone
+  CHECK(files_with(root, ".tmp").empty());  // temp files of the crash are removed
+  std::uint64_t hits = 0;
+  for (std::uint64_t i = 0; i < 4096; ++i) {
+    if (auto block = cache.get_block({"killed-object", "\"v1\"", i})) {
+      ++hits;
+      INFO("block " << i);
+      CHECK(*block == block_bytes(i % 64));  // whole and exact, never torn
+    }
+  }
+  CHECK(hits >= 8);
+  CHECK(hits == cache.entry_count());
+  fs::remove_all(root);
+}
+
+TEST_CASE("two processes on one cache root - the second is isolated, the first is intact") {
+  const fs::path root = test::fresh_cache_root("reltwo");
+  const block_key key{"shared-object", "\"v1\"", 0};
+  const auto first_bytes = test::random_bytes(5000, 21);
+  const auto second_bytes = test::random_bytes(5000, 22);
+  int to_parent[2], to_child[2];
+  REQUIRE(::pipe(to_parent) == 0);
+  REQUIRE(::pipe(to_child) == 0);
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // The first process: owns the root, writes a block, waits, then checks it is unchanged.
+    ::close(to_parent[0]);
+    ::close(to_child[1]);
+    int code = 0;
+    {
+      disk_cache cache(options_for(root));
+      if (cache.is_private() || !cache.put_block(key, first_bytes)) code = 2;
+      write_byte(to_parent[1], 'r');
+      read_byte(to_child[0]);
+      auto block = cache.get_block(key);
+      if (!block || *block != first_bytes) code = 3;
+    }
+    ::_exit(code);
+  }
+  ::close(to_parent[1]);
+  ::close(to_child[0]);
+  REQUIRE(read_byte(to_parent[0]) == 'r');
+  fs::path private_dir;
+  {
+    disk_cache second(options_for(root));
+    CHECK(second.is_private());
+    private_dir = second.directory();
+    CHECK(private_dir.parent_path() == root);
+    CHECK_FALSE(second.get_block(key));  // never sees the other process's files
+    REQUIRE(second.put_block(key, second_bytes));
+    CHECK(*second.get_block(key) == second_bytes);
+    write_byte(to_child[1], 'c');
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);  // the first process's block was never touched
+  }
+  ::close(to_parent[0]);
+  ::close(to_child[1]);
+  CHECK_FALSE(fs::exists(private_dir));  // removed when the second process closed
+  disk_cache again(options_for(root));
+  CHECK_FALSE(again.is_private());
+  auto block = again.get_block(key);
+  REQUIRE(block);
+  CHECK(*block == first_bytes);
+  fs::remove_all(root);
+}
