@@ -71,7 +71,7 @@ struct evaluated_file {
   std::string relative_path;
   std::uint64_t size = 0;   ///< bytes, from the listing or stat
   std::string etag;         ///< version seen at evaluation; reads are pinned to it
-  std::string content_md5;  ///< base64 MD5 when the service knows it (download verifies it)
+  std::string content_md5;  ///< base64 MD5 when the service knows it (for verify_md5)
   std::optional<std::chrono::system_clock::time_point> last_modified;
   std::size_t store_index = 0;  ///< which of evaluation::stores holds the file
   std::string store_path;       ///< the file's path inside that store
@@ -107,10 +107,11 @@ evaluation evaluate_text(context& ctx, std::string_view yaml_text, std::string_v
 std::shared_ptr<object_store> make_file_set_store(context& ctx, const evaluation& ev);
 
 /// eval_download: copies the layout tree (and `MLTable`) into `dest` with the transfer engine
-/// (parallel ranged reads, hidden temporary names renamed into place, whole-file Content-MD5
-/// checked whenever the service knows it). `options` as for dataport::copy (threads, if_exists,
-/// progress, cancel; `recursive` and `verify_md5` are forced on). Throws dataport::error when a
-/// file failed (naming the first ones); hostile names are skipped and reported in the summary.
+/// (parallel ranged reads pinned to the evaluated ETags, hidden temporary names renamed into
+/// place, whole-file Content-MD5 checked when options.verify_md5 is set and the service knows
+/// it). `options` as for dataport::copy (threads, if_exists, verify_md5, progress, cancel;
+/// `recursive` is forced on). Throws dataport::error when a file failed (naming the first ones);
+/// hostile names are skipped and reported in the summary.
 transfer_summary download(context& ctx, const evaluation& ev, const std::filesystem::path& dest,
                           const transfer_options& options = {});
 

@@ -1,7 +1,7 @@
 // eval_download: the evaluated file set copied into a local folder by the transfer engine
 // (dataport::mltable::download). The source is the file-set store, so the engine's guarantees
 // hold unchanged: parallel ranged reads pinned to the evaluated ETags, hidden temporary names
-// renamed into place, Content-MD5 verified when the service knows it, hostile names skipped.
+// renamed into place, Content-MD5 verified when asked (options.verify_md5), hostile names skipped.
 #include <fmt/format.h>
 
 #include "dataport/context.hpp"
@@ -20,12 +20,11 @@ transfer_summary download(context& ctx, const evaluation& ev, const std::filesys
   }
   transfer_options effective = options;
   effective.recursive = true;
-  effective.verify_md5 = true;
 
   transfer_detail::destination_settings settings;
   settings.if_exists = effective.if_exists;
   settings.fsync = effective.fsync;
-  settings.verify_md5 = true;
+  settings.verify_md5 = effective.verify_md5;
   const std::string root = std::filesystem::absolute(dest).lexically_normal().string();
 
   transfer_detail::copy_plan plan;

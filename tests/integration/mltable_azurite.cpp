@@ -1,5 +1,5 @@
 // MLTable evaluation against Azurite: patterns, folders and files across two storage accounts
-// and three containers (wasbs, azureml datastore, blob https URLs, a path relative to the
+// and four containers (wasbs, abfss, an azureml datastore, a path relative to the
 // MLTable), the eval layout, the rewritten copy, the file-set store, download byte for byte, the
 // fixed-prefix listing (seen through the fault proxy), errors with their line.
 #include "support/test_support.hpp"  // first: silences a GCC 12 false positive in Asio headers
@@ -130,7 +130,7 @@ accounts:
         "  - pattern: wasbs://{cam1}@devstoreaccount1.blob.core.windows.net/camera1/**/image?.jpg\n"
         "  - folder: azureml://datastores/cam2store/paths/camera2/   # a datastore\n"
         "  - file: \"wasbs://{notes}@{second}.blob.core.windows.net/annotations.csv\"\n"
-        "  - pattern: https://{second}.blob.core.windows.net/{notes}/deep/2024/0[1-6]/*.json\n"
+        "  - pattern: abfss://{notes}@{second}.dfs.core.windows.net/deep/2024/0[1-6]/*.json\n"
         "  - file: ./local-notes.txt\n"
         "transformations:\n"
         "  - read_delimited:\n"
@@ -209,7 +209,7 @@ TEST_CASE("MLTable patterns across two accounts evaluate to the eval layout", "[
   CHECK(uri_of("devstoreaccount1/" + s.cam2 + "/camera2/image1.jpg") ==
         "azureml://datastores/cam2store/paths/camera2/image1.jpg");
   CHECK(uri_of(second_account + "/" + s.notes + "/deep/2024/01/a.json") ==
-        "https://" + second_account + ".blob.core.windows.net/" + s.notes + "/deep/2024/01/a.json");
+        "abfss://" + s.notes + "@" + second_account + ".dfs.core.windows.net/deep/2024/01/a.json");
   CHECK(uri_of("devstoreaccount1/" + s.tables + "/cameras/local-notes.txt") ==
         "wasbs://" + s.tables + "@devstoreaccount1.blob.core.windows.net/cameras/local-notes.txt");
 
@@ -232,7 +232,7 @@ TEST_CASE("MLTable patterns across two accounts evaluate to the eval layout", "[
 
   // The same table named as the file, as a path-style URL without a trailing '/', and as a
   // registered data asset.
-  for (const std::string uri :
+  for (const std::string& uri :
        {folder + "MLTable", azurite() + "/devstoreaccount1/" + s.tables + "/cameras",
         std::string("azureml:cameras:1")}) {
     INFO(uri);

@@ -194,9 +194,9 @@ TEST_CASE("Malformed MLTable entries fail at evaluation with their line", "[mlta
   dir.write("t/data/a.csv", "a\n");
   const std::string mltable = (dir.path / "t" / "MLTable").string();
 
-  auto e = evaluate_error("paths:\n  - file: ./a.csv\n  - pattern: ./data/[a-.csv\n", mltable);
+  auto e = evaluate_error("paths:\n  - file: ./data/a.csv\n  - pattern: ./data/[ab.csv\n", mltable);
   CHECK(e.code() == errc::invalid_argument);
-  CHECK_THAT(e.what(), Catch::StartsWith(mltable + ":3: pattern './data/[a-.csv': bad pattern"));
+  CHECK_THAT(e.what(), Catch::StartsWith(mltable + ":3: pattern './data/[ab.csv': bad pattern"));
   CHECK_THAT(e.what(), Catch::Contains("unclosed '['"));
 
   e = evaluate_error("paths:\n  - pattern: ./data/[z-a].csv\n", mltable);
@@ -368,8 +368,9 @@ TEST_CASE("MLTable file-set store shows the layout tree and forwards reads", "[m
 
   const auto copy = ctx.run(store->stat("MLTable"));
   REQUIRE(copy.size == ev.rewritten_yaml.size());
-  const auto read_copy = ctx.run(store->read_range("MLTable", 0, buffer, copy.etag));
-  CHECK(dataport::test::to_string(std::span(buffer).first(read_copy.bytes)) == ev.rewritten_yaml);
+  std::vector<std::byte> whole(copy.size + 10);
+  const auto read_copy = ctx.run(store->read_range("MLTable", 0, whole, copy.etag));
+  CHECK(dataport::test::to_string(std::span(whole).first(read_copy.bytes)) == ev.rewritten_yaml);
   CHECK_THAT(ev.rewritten_yaml, Catch::Contains("pattern: ./" + data_dir + "/*.csv"));
 
   const auto code_of = [](auto&& call) {
