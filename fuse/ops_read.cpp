@@ -254,7 +254,10 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  delete reinterpret_cast<dir_handle*>(fi->fh);
+  auto* dir = reinterpret_cast<dir_handle*>(fi->fh);
+  // op_readdir replies while holding dir->mutex; wait for it to unlock before freeing it.
+  { std::lock_guard wait_for_readdir(dir->mutex); }
+  delete dir;
   fuse_reply_err(req, 0);
 }
 

@@ -20,13 +20,14 @@ if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== tests under ASan+UBSan =="
   # The C ABI tests load libdataport_c.so into programs that are not built with ASan (python3,
   # cargo's test binaries, a dlopen loop, an installed-tree build); ASan cannot be loaded that
-  # way, so they run in the normal build above only.
+  # way, so they run in the normal build above only; valgrind (label valgrind) cannot run ASan
+  # binaries either.
   # Memory errors and undefined behaviour abort the test; leak checking is off here (global
   # state of OpenSSL and the libraries' singletons would be reported at every exit) and is the
   # job of the dedicated leak tests.
   (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=16 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     ctest --output-on-failure --timeout 900 -LE capi)
+     ctest --output-on-failure --timeout 900 -LE "capi|valgrind")
 fi
 
 # Fuzzing (docs/fuzzing.md): every libFuzzer target, built with clang + ASan+UBSan in build-fuzz,

@@ -2,8 +2,9 @@
 //
 // By allow-list: in a URL's query only known-safe parameters keep their values; everything else
 // (sig, skoid, tokens, unknown ones) becomes REDACTED. Free text is scrubbed of
-// "Authorization: …", "AccountKey=…", "SharedAccessSignature=…", "sig=…", "Bearer …", and of
-// every secret registered with register_secret().
+// "Authorization: …", "AccountKey=…", "SharedAccessSignature=…", "sig=…", "Bearer …", of every
+// secret registered with register_secret() (as given and percent-encoded), and of anything shaped
+// like an account key (64 bytes in base64) or a JSON Web Token, even one dataport never loaded.
 //
 // Thread-safety: all functions are safe to call concurrently.
 #pragma once

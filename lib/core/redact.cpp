@@ -2,6 +2,9 @@
 // (SAS metadata such as sv/se/sp, and the Blob API's own parameters); everything else, above all
 // `sig`, becomes REDACTED. Free text additionally loses registered secrets and well-known secret
 // patterns, so a secret that reached a message by any path is still removed before it is shown.
+// Two shapes are removed even when dataport never loaded the secret (a server echoing a key or a
+// token in an error body, a credential pasted into the wrong field): a 64-byte base64 value (how
+// every storage account key looks) and a JSON Web Token (bearer tokens from Entra ID / IMDS).
 #include "dataport/redact.hpp"
 
 #include <algorithm>
@@ -70,6 +73,79 @@ void scrub_after(std::string& text, std::string_view key, std::string_view termi
     }
     pos = end;
   }
+}
+
+bool is_base64_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '+' || c == '/';
+}
+
+bool is_base64url_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_';
+}
+
+// A run of exactly 86 base64 characters followed by "==" (64 bytes: an account key's shape).
+void scrub_account_keys(std::string& text) {
+  constexpr std::size_t key_body = 86;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    if (!is_base64_char(text[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t end = i;
+    while (end < text.size() && is_base64_char(text[end])) ++end;
+    const bool padded =
+        text.compare(end, 2, "==") == 0 &&
+        (end + 2 == text.size() || (!is_base64_char(text[end + 2]) && text[end + 2] != '='));
+    if (end - i == key_body && padded) {
+      text.replace(i, key_body + 2, redacted_marker);
+      i += redacted_marker.size();
+    } else {
+      i = end;
+    }
+  }
+}
+
+// header.payload.signature in base64url with a JSON header ("eyJ"), 32 characters or more.
+void scrub_jwts(std::string& text) {
+  std::size_t pos = text.find("eyJ");
+  while (pos != std::string::npos) {
+    if (pos > 0 && is_base64url_char(text[pos - 1])) {
+      pos = text.find("eyJ", pos + 3);
+      continue;
+    }
+    std::size_t end = pos;
+    int dots = 0;
+    while (end < text.size() && (is_base64url_char(text[end]) || text[end] == '.')) {
+      if (text[end] == '.') ++dots;
+      ++end;
+    }
+    while (end > pos && text[end - 1] == '.') {  // a sentence's full stop is not part of it
+      --end;
+      --dots;
+    }
+    if (dots >= 2 && end - pos >= 32) {
+      text.replace(pos, end - pos, redacted_marker);
+      end = pos + redacted_marker.size();
+    }
+    pos = text.find("eyJ", end);
+  }
+}
+
+std::string percent_encoded(std::string_view text) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 15]);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -143,20 +219,24 @@ std::string redact_text(std::string_view text) {
       }
     }
   }
-  scrub_after(out, "sig=", "&\" \n\r\t'<>");
+  scrub_after(out, "sig=", "&\" \n\r\t'<>,;");
   scrub_after(out, "AccountKey=", ";\" \n\r\t'");
   scrub_after(out, "SharedAccessSignature=", ";\" \n\r\t'");
   scrub_after(out, "Authorization: ", "\r\n");
   scrub_after(out, "Bearer ", "\" \n\r\t',;", 16);
   scrub_after(out, "SharedKey ", "\" \n\r\t',;", 16);
   scrub_after(out, "x-ms-copy-source: ", "\r\n");
+  scrub_account_keys(out);
+  scrub_jwts(out);
   return out;
 }
 
 void register_secret(std::string_view secret) {
   if (secret.size() < 8) return;
+  std::string encoded = percent_encoded(secret);  // as it would appear inside a URL
   std::unique_lock lock(secrets_mutex);
   secrets().emplace(secret);
+  if (encoded != secret) secrets().emplace(std::move(encoded));
 }
 
 }  // namespace dataport
