@@ -255,7 +255,8 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   auto* dir = reinterpret_cast<dir_handle*>(fi->fh);
-  // op_readdir replies while holding dir->mutex; wait for it to unlock before freeing it.
+  // op_readdir replies after unlocking dir->mutex; taking it here also waits out any reader
+  // still inside the handle before it is freed.
   { std::lock_guard wait_for_readdir(dir->mutex); }
   delete dir;
   fuse_reply_err(req, 0);
