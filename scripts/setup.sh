@@ -11,6 +11,7 @@ packages=(
   nlohmann-json3-dev libfmt-dev catch2 libfuse3-dev fuse3 libpugixml-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev
   nginx curl aria2 rclone python3 python3-pytest python3-fsspec nodejs npm procps time
+  valgrind util-linux
 )
 
 missing=()
