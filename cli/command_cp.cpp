@@ -148,7 +148,8 @@ void add_copy_like(CLI::App& app, app_state& state, std::optional<int>& result, 
   cmd->add_option("--if-exists", flags->if_exists,
                   "fail (default), overwrite, or skip-identical (same size and ETag/MD5)");
   cmd->add_flag("--verify-md5", flags->verify_md5,
-                "check each downloaded file against the source's Content-MD5 when it has one");
+                "check the bytes: blob ranges of <= 4 MiB against the service's MD5 (re-read "
+                "when corrupted), and each file against its Content-MD5 when it has one");
   cmd->add_flag("--fail-fast", flags->fail_fast, "stop at the first failed file");
   cmd->add_flag("--fsync", flags->fsync, "fsync each local file before it takes its final name");
   cmd->add_flag("--restart-on-change", flags->restart_on_change,

@@ -141,7 +141,11 @@ std::optional<struct stat> filesystem::attributes(const std::string& rel, fuse_i
     if (local_dirs.contains(rel)) return make_stat(ino, true, 0, std::nullopt);
   }
   try {
-    const object_info info = ctx->run(services->attributes().stat(*store, store_path_of(rel)));
+    const std::string path = store_path_of(rel);
+    const object_info info = ctx->run(services->attributes().stat(*store, path));
+    if (!info.is_directory && !single_file && folder_shadows(path)) {
+      return make_stat(ino, true, 0, std::nullopt);
+    }
     return make_stat(ino, info.is_directory, info.size, info.last_modified);
   } catch (const error& e) {
     if (e.code() == errc::not_found) return std::nullopt;
@@ -149,10 +153,66 @@ std::optional<struct stat> filesystem::attributes(const std::string& rel, fuse_i
   }
 }
 
+std::string filesystem::folder_check_id() const {
+  return store_id + "\n#folder-check";
+}
+
+bool filesystem::folder_shadows(const std::string& store_path) {
+  // A blob "x" and blobs under "x/" can both exist; a folder and a file cannot share a name in a
+  // POSIX tree, so the folder wins. Listings record the answer; a name looked up before its
+  // parent was listed costs one listing request here, remembered for the attribute TTL.
+  auto& cache = services->attributes();
+  if (auto known = cache.get(folder_check_id(), store_path); known && *known) {
+    return (*known)->is_directory;
+  }
+  list_options probe;
+  probe.prefix = store_path;
+  probe.page_size = 1;
+  auto pager = store->list(probe);
+  bool folder = false;
+  while (auto page = ctx->run(pager->next_page())) {
+    if (!page->empty()) {
+      folder = true;
+      break;
+    }
+  }
+  if (folder) {
+    prefer_folder(store_path);
+  } else {
+    object_info file;
+    file.path = store_path;
+    cache.put(folder_check_id(), store_path, file);
+  }
+  return folder;
+}
+
+void filesystem::prefer_folder(const std::string& store_path) {
+  object_info dir;
+  dir.path = store_path;
+  dir.is_directory = true;
+  services->attributes().put(store_id, store_path, dir);
+  services->attributes().put(folder_check_id(), store_path, dir);
+  log_once(
+      "shadowed\n" + store_path,
+      fmt::format("blob '{}' in {} is hidden: a folder has the same name", store_path, source));
+}
+
+void filesystem::log_once(const std::string& key, const std::string& message) {
+  {
+    std::lock_guard lock(mutex);
+    if (!logged.insert(key).second) return;
+  }
+  log::warn("mount", "{}", redact_text(message));
+}
+
 void filesystem::invalidate(const std::string& rel) {
-  services->attributes().invalidate(store_id, store_path_of(rel));
+  auto& cache = services->attributes();
+  const std::string checks = folder_check_id();
+  cache.invalidate(store_id, store_path_of(rel));
+  cache.invalidate(checks, store_path_of(rel));
   for (std::string dir = parent_path(rel);; dir = parent_path(dir)) {
-    services->attributes().invalidate(store_id, store_path_of(dir));
+    cache.invalidate(store_id, store_path_of(dir));
+    cache.invalidate(checks, store_path_of(dir));
     if (dir.empty()) break;
   }
 }
@@ -209,6 +269,11 @@ int filesystem::errno_of(std::exception_ptr failure, const std::string& rel,
 void filesystem::upload(const std::string& rel, staged_file& file) {
   // Caller holds file.mutex. Blocks go up in parallel; the commit makes them the blob at once, so
   // a failure anywhere leaves the remote object as it was.
+  if (file.write_error != 0) {
+    throw_error(errc::io, fmt::format("a write to the staging file {} failed (errno {}): the file "
+                                      "is incomplete and is not uploaded",
+                                      file.staging_path, file.write_error));
+  }
   struct stat local {};
   if (::fstat(file.fd, &local) != 0)
     throw_error(errc::io, "cannot stat the staging file " + file.staging_path);

@@ -7,6 +7,7 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,10 @@ struct staged_file {
   int fd = -1;
   std::string staging_path;
   bool dirty = false;
+  /// errno of a failed local write (ENOSPC on the staging disk...). While set, flush/fsync/close
+  /// report EIO and upload nothing (the bytes that fitted are not the file the caller wrote); the
+  /// data stays staged and is reported at unmount. Truncating the file to 0 clears it.
+  int write_error = 0;
   unsigned open_count = 0;
   ~staged_file();
 };
@@ -64,12 +69,20 @@ struct file_handle {
   std::shared_ptr<staged_file> staged;    ///< local copy (rw opens and files written here)
 };
 
+/// One listed name; `info` is what the listing said (attributes for readdirplus), or nullopt for
+/// names known only locally (rw mounts), whose attributes come from filesystem::attributes().
+struct dir_entry {
+  std::string name;
+  bool is_directory = false;
+  std::optional<object_info> info;
+};
+
 struct dir_handle {
   std::mutex mutex;
   std::string path;
   std::unique_ptr<list_pager> pager;
-  std::vector<std::pair<std::string, bool>> entries;  ///< name, is_directory (after . and ..)
-  std::unordered_set<std::string> seen;
+  std::vector<dir_entry> entries;                      ///< after . and ..
+  std::unordered_map<std::string, std::size_t> index;  ///< name → position in entries
   bool done = false;
 };
 
@@ -89,6 +102,12 @@ struct filesystem {
   std::string source;  ///< redacted description for logs
   inode_table inodes;
 
+  // request counts (mount_session::requests())
+  std::atomic<std::uint64_t> lookups{0};
+  std::atomic<std::uint64_t> getattrs{0};
+  std::atomic<std::uint64_t> readdirs{0};
+  std::atomic<std::uint64_t> readdirplus{0};
+
   std::mutex mutex;                                        // guards the maps below
   std::unordered_map<std::string, std::string> last_etag;  ///< path → ETag of the last open
   std::unordered_set<std::string> logged;
@@ -107,6 +126,15 @@ struct filesystem {
   /// Uploads a dirty staged file (block upload, all or nothing). Throws on failure.
   void upload(const std::string& rel, staged_file& file);
   void invalidate(const std::string& rel);
+  /// Logs `message` about `path` once per mount (hidden names, blob/folder conflicts).
+  void log_once(const std::string& key, const std::string& message);
+  /// When a listing shows a blob and a folder with the same name, the folder wins: records that
+  /// for `store_path` (so lookups agree) and logs the hidden blob once.
+  void prefer_folder(const std::string& store_path);
+  /// True when a folder has the same name as the blob at `store_path` (checked once per TTL).
+  bool folder_shadows(const std::string& store_path);
+  /// Attribute-cache namespace of the folder checks above.
+  std::string folder_check_id() const;
 };
 
 /// True when `name` is a usable POSIX file name (not empty, ".", "..", no '/', NUL, ≤ 255 bytes).

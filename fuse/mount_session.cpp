@@ -101,31 +101,85 @@ void check_mountpoint(const std::string& mountpoint) {
   }
 }
 
-}  // namespace
+/// A store seen under another identity: describe() returns the identity, so the attribute cache
+/// and the block caches (keyed by describe()) keep this mount's entries apart. Every call is
+/// forwarded as is (the awaitables are the inner store's, no extra coroutine frame).
+class identity_store final : public object_store {
+ public:
+  identity_store(std::shared_ptr<object_store> inner, std::string identity)
+      : inner_(std::move(inner)), identity_(std::move(identity)) {}
+  boost::asio::awaitable<object_info> stat(std::string path) override {
+    return inner_->stat(std::move(path));
+  }
+  std::unique_ptr<list_pager> list(list_options options) override {
+    return inner_->list(std::move(options));
+  }
+  boost::asio::awaitable<read_result> read_range(std::string path, std::uint64_t offset,
+                                                 std::span<std::byte> into,
+                                                 std::string if_match) override {
+    return inner_->read_range(std::move(path), offset, into, std::move(if_match));
+  }
+  boost::asio::awaitable<read_result> read_range_to(std::string path, std::uint64_t offset,
+                                                    std::uint64_t length,
+                                                    std::span<std::byte> scratch, byte_sink sink,
+                                                    std::string if_match) override {
+    return inner_->read_range_to(std::move(path), offset, length, scratch, std::move(sink),
+                                 std::move(if_match));
+  }
+  boost::asio::awaitable<object_info> put(std::string path, std::span<const std::byte> data,
+                                          put_options options) override {
+    return inner_->put(std::move(path), data, std::move(options));
+  }
+  boost::asio::awaitable<void> stage_block(std::string path, std::string block_id,
+                                           std::span<const std::byte> data,
+                                           std::string content_md5) override {
+    return inner_->stage_block(std::move(path), std::move(block_id), data, std::move(content_md5));
+  }
+  boost::asio::awaitable<object_info> commit_blocks(std::string path,
+                                                    std::vector<std::string> block_ids,
+                                                    put_options options) override {
+    return inner_->commit_blocks(std::move(path), std::move(block_ids), std::move(options));
+  }
+  boost::asio::awaitable<void> remove(std::string path) override {
+    return inner_->remove(std::move(path));
+  }
+  boost::asio::awaitable<void> create_container() override { return inner_->create_container(); }
+  store_capabilities capabilities() const noexcept override { return inner_->capabilities(); }
+  std::string describe() const override { return identity_; }
 
-void mount_session::start(context& ctx, std::string_view uri, const std::string& mountpoint,
-                          mount_options options) {
-  start(ctx, ctx.resolve(uri), mountpoint, std::move(options));
+ private:
+  std::shared_ptr<object_store> inner_;
+  std::string identity_;
+};
+
+/// What start() found out about the remote root before mounting.
+struct mount_root {
+  std::string prefix;  ///< store path of the mount root ("" = the store's root)
+  bool single_file = false;
+  std::string single_name;
+  std::string source;  ///< redacted, for logs and errors
+};
+
+void probe_folder(context& ctx, object_store& store) {
+  list_options probe;
+  probe.page_size = 1;
+  auto pager = store.list(probe);
+  ctx.run(pager->next_page());
 }
 
-void mount_session::start(context& ctx, const location& where, const std::string& mountpoint_in,
-                          mount_options options) {
-  if (impl_->loop.joinable())
-    throw_error(errc::invalid_argument, "this mount session is already started");
-  const std::string mountpoint = stdfs::absolute(mountpoint_in).lexically_normal().string();
-  check_mountpoint(mountpoint);
-
+/// The one serving path of every start() overload.
+void serve_store(mount_session::impl& state, context& ctx, std::shared_ptr<object_store> store,
+                 const mount_root& root, const std::string& mountpoint,
+                 const mount_options& options) {
   auto fs = std::make_unique<filesystem>();
   fs->ctx = &ctx;
   fs->read_write = options.read_write;
   fs->uid = ::getuid();
   fs->gid = ::getgid();
-  fs->source = where.source_uri.empty()
-                   ? redact_url(where.service_url + "/" + where.container + "/" + where.path)
-                   : redact_url(where.source_uri);
-  if (options.read_write && where.backend == backend_kind::https) {
-    throw_error(errc::unsupported, "https locations are read only: mount without --rw");
-  }
+  fs->source = root.source;
+  fs->prefix = root.prefix;
+  fs->single_file = root.single_file;
+  fs->single_name = root.single_name;
 
   settings config = ctx.config();
   if (options.reader_preset) apply_preset(config, *options.reader_preset);
@@ -136,48 +190,9 @@ void mount_session::start(context& ctx, const location& where, const std::string
     fs->ttl_seconds =
         std::max(0.0, static_cast<double>(config.attribute_cache_ttl->count()) / 1000.0);
   }
-  fs->store = ctx.open_store(where);
+  fs->store = std::move(store);
   fs->store_id = fs->store->describe();
   fs->services = std::make_shared<reader_services>(ctx.io(), config, ctx.counters());
-
-  // The remote root: a folder (container / prefix) or one file.
-  std::string root = store_path(where);
-  while (!root.empty() && root.back() == '/') root.pop_back();
-  fs->prefix = root;
-  try {
-    if (root.empty()) {
-      list_options probe;
-      probe.page_size = 1;
-      auto pager = fs->store->list(probe);
-      ctx.run(pager->next_page());
-    } else {
-      const object_info info = ctx.run(fs->store->stat(root));
-      if (!info.is_directory) {
-        fs->single_file = true;
-        fs->single_name = stdfs::path(root).filename().string();
-        if (!fuse_adapter::valid_name(fs->single_name)) {
-          throw_error(errc::invalid_argument,
-                      "the file name '" + fs->single_name + "' cannot be shown in a mount");
-        }
-      }
-    }
-  } catch (const error& e) {
-    // An rw mount may start on a folder that does not exist yet, as long as the container does.
-    bool missing_folder_ok = e.code() == errc::not_found && options.read_write && !root.empty();
-    if (missing_folder_ok) {
-      try {
-        list_options probe;
-        probe.page_size = 1;
-        auto pager = fs->store->list(probe);
-        ctx.run(pager->next_page());
-      } catch (const error&) {
-        missing_folder_ok = false;
-      }
-    }
-    if (!missing_folder_ok) {
-      throw error(e.code(), fmt::format("cannot mount {}: {}", fs->source, e.what()), e.details());
-    }
-  }
 
   fs->staging_dir =
       (stdfs::path(config.cache_dir) / "staging" / fmt::format("mount-{}", ::getpid())).string();
@@ -212,13 +227,13 @@ void mount_session::start(context& ctx, const location& where, const std::string
                             "mount (root, or fusermount3 installed)?",
                             mountpoint));
   }
-  impl_->fs = std::move(fs);
-  impl_->session = session;
-  impl_->mountpoint = mountpoint;
-  impl_->unmount_timeout = config.unmount_timeout;
-  impl_->max_threads = options.max_threads;
-  impl_->running = true;
-  impl_->loop = std::thread([state = impl_.get()] {
+  state.fs = std::move(fs);
+  state.session = session;
+  state.mountpoint = mountpoint;
+  state.unmount_timeout = config.unmount_timeout;
+  state.max_threads = options.max_threads;
+  state.running = true;
+  state.loop = std::thread([state = &state] {
     fuse_loop_config* loop_config = fuse_loop_cfg_create();
     fuse_loop_cfg_set_max_threads(loop_config, state->max_threads);
     fuse_loop_cfg_set_idle_threads(loop_config, 8);
@@ -226,8 +241,104 @@ void mount_session::start(context& ctx, const location& where, const std::string
     fuse_loop_cfg_destroy(loop_config);
     state->running = false;
   });
-  log::info("mount", "mounted {} on {} ({})", impl_->fs->source, mountpoint,
+  log::info("mount", "mounted {} on {} ({})", state.fs->source, mountpoint,
             options.read_write ? "read-write" : "read-only");
+}
+
+std::string checked_mountpoint(const mount_session::impl& state, const std::string& mountpoint) {
+  if (state.loop.joinable())
+    throw_error(errc::invalid_argument, "this mount session is already started");
+  std::string normal = stdfs::absolute(mountpoint).lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  check_mountpoint(normal);
+  return normal;
+}
+
+}  // namespace
+
+void mount_session::start(context& ctx, std::string_view uri, const std::string& mountpoint,
+                          mount_options options) {
+  start(ctx, ctx.resolve(uri), mountpoint, std::move(options));
+}
+
+void mount_session::start(context& ctx, std::shared_ptr<object_store> store, std::string identity,
+                          const std::string& mountpoint_in, mount_options options) {
+  const std::string mountpoint = checked_mountpoint(*impl_, mountpoint_in);
+  if (!store) throw_error(errc::invalid_argument, "mount_session::start: no store given");
+  if (identity.empty()) identity = store->describe();
+  if (options.read_write && !store->capabilities().writable) {
+    throw_error(errc::unsupported,
+                "the store of " + redact_text(identity) + " is read only: mount without --rw");
+  }
+  mount_root root;
+  root.source = redact_text(identity);
+  if (identity != store->describe()) {
+    store = std::make_shared<identity_store>(std::move(store), std::move(identity));
+  }
+  try {
+    probe_folder(ctx, *store);
+  } catch (const error& e) {
+    throw error(e.code(), fmt::format("cannot mount {}: {}", root.source, e.what()), e.details());
+  }
+  serve_store(*impl_, ctx, std::move(store), root, mountpoint, options);
+}
+
+void mount_session::start(context& ctx, const location& where, const std::string& mountpoint_in,
+                          mount_options options) {
+  const std::string mountpoint = checked_mountpoint(*impl_, mountpoint_in);
+  mount_root root;
+  root.source = where.source_uri.empty()
+                    ? redact_url(where.service_url + "/" + where.container + "/" + where.path)
+                    : redact_url(where.source_uri);
+  if (options.read_write && where.backend == backend_kind::https) {
+    throw_error(errc::unsupported, "https locations are read only: mount without --rw");
+  }
+  auto store = ctx.open_store(where);
+
+  // The remote root: a folder (container / prefix) or one file.
+  std::string prefix = store_path(where);
+  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  root.prefix = prefix;
+  try {
+    if (prefix.empty()) {
+      probe_folder(ctx, *store);
+    } else {
+      const object_info info = ctx.run(store->stat(prefix));
+      if (!info.is_directory) {
+        root.single_file = true;
+        root.single_name = stdfs::path(prefix).filename().string();
+        if (!fuse_adapter::valid_name(root.single_name)) {
+          throw_error(errc::invalid_argument,
+                      "the file name '" + root.single_name + "' cannot be shown in a mount");
+        }
+      }
+    }
+  } catch (const error& e) {
+    // An rw mount may start on a folder that does not exist yet, as long as the container does.
+    bool missing_folder_ok = e.code() == errc::not_found && options.read_write && !prefix.empty();
+    if (missing_folder_ok) {
+      try {
+        probe_folder(ctx, *store);
+      } catch (const error&) {
+        missing_folder_ok = false;
+      }
+    }
+    if (!missing_folder_ok) {
+      throw error(e.code(), fmt::format("cannot mount {}: {}", root.source, e.what()), e.details());
+    }
+  }
+  serve_store(*impl_, ctx, std::move(store), root, mountpoint, options);
+}
+
+mount_session::request_counts mount_session::requests() const noexcept {
+  request_counts counts;
+  if (const auto* fs = impl_->fs.get()) {
+    counts.lookups = fs->lookups.load();
+    counts.getattrs = fs->getattrs.load();
+    counts.readdirs = fs->readdirs.load();
+    counts.readdirplus = fs->readdirplus.load();
+  }
+  return counts;
 }
 
 void mount_session::unmount() {
@@ -262,7 +373,7 @@ std::vector<pending_upload> mount_session::wait() {
     std::thread([fs_ptr, dirty, done] {
       for (const auto& [path, file] : dirty) {
         std::lock_guard lock(file->mutex);
-        if (!file->dirty) continue;
+        if (!file->dirty || file->write_error != 0) continue;  // incomplete: never uploaded
         try {
           fs_ptr->upload(path, *file);
         } catch (const std::exception& e) {
@@ -281,7 +392,10 @@ std::vector<pending_upload> mount_session::wait() {
       std::unique_lock lock(file->mutex, std::try_to_lock);
       if (!lock.owns_lock() || file->dirty) {
         left.push_back({path, file->staging_path});
-        log::error("mount", "not uploaded: '{}' (data kept in {})", path, file->staging_path);
+        log::error("mount", "not uploaded: '{}' (data kept in {}{})", path, file->staging_path,
+                   lock.owns_lock() && file->write_error != 0
+                       ? "; a local write failed, the staged copy is incomplete"
+                       : "");
       } else {
         ::unlink(file->staging_path.c_str());
       }

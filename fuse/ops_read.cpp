@@ -5,7 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+
+#include <fmt/format.h>
 
 #include "dataport/attribute_cache.hpp"
 #include "dataport/log.hpp"
@@ -46,6 +49,7 @@ void reply_entry(fuse_req_t req, filesystem& fs, const std::string& rel) {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   auto& fs = fs_of(req);
+  ++fs.lookups;
   const auto dir = fs.inodes.path_of(parent);
   if (!dir) return (void)fuse_reply_err(req, ESTALE);
   if (!valid_name(name)) return (void)fuse_reply_err(req, ENOENT);
@@ -65,6 +69,7 @@ void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   auto& fs = fs_of(req);
+  ++fs.getattrs;
   const auto rel = fs.inodes.path_of(ino);
   if (!rel) return (void)fuse_reply_err(req, ESTALE);
   try {
@@ -83,7 +88,8 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   auto handle = std::make_unique<dir_handle>();
   handle->path = *rel;
   if (fs.single_file) {
-    handle->entries.emplace_back(fs.single_name, false);
+    handle->entries.push_back({fs.single_name, false, std::nullopt});
+    handle->index.emplace(fs.single_name, 0);
     handle->done = true;
   } else {
     list_options options;
@@ -104,70 +110,147 @@ bool fetch_page(filesystem& fs, dir_handle& dir) {
     // Folders and files made through an rw mount that the service does not list yet.
     std::lock_guard lock(fs.mutex);
     for (const auto& local : fs.local_dirs) {
-      if (parent_path(local) == dir.path && dir.seen.insert(name_of(local)).second) {
-        dir.entries.emplace_back(name_of(local), true);
+      if (parent_path(local) == dir.path &&
+          dir.index.emplace(name_of(local), dir.entries.size()).second) {
+        dir.entries.push_back({name_of(local), true, std::nullopt});
       }
     }
     for (const auto& [path, file] : fs.staged) {
-      if (parent_path(path) == dir.path && dir.seen.insert(name_of(path)).second) {
-        dir.entries.emplace_back(name_of(path), false);
+      if (parent_path(path) == dir.path &&
+          dir.index.emplace(name_of(path), dir.entries.size()).second) {
+        dir.entries.push_back({name_of(path), false, std::nullopt});
       }
     }
     return true;
   }
+  auto& cache = fs.services->attributes();
   for (const auto& info : *page) {
     const std::string name = name_of(info.path);
     if (!valid_name(name)) {
-      log::warn("mount", "hiding '{}' in {}: not a valid POSIX file name", info.path, fs.source);
+      std::string shown = info.path;
+      std::replace(shown.begin(), shown.end(), '\0', '?');
+      fs.log_once("hidden\n" + info.path,
+                  fmt::format("hiding '{}' in {}: not a valid POSIX file name (empty, '.', '..', "
+                              "over 255 bytes, or containing NUL)",
+                              shown, fs.source));
       continue;
     }
-    if (!dir.seen.insert(name).second) continue;
-    dir.entries.emplace_back(name, info.is_directory);
-    fs.services->attributes().put(fs.store_id, info.path, info);
+    const auto [it, inserted] = dir.index.emplace(name, dir.entries.size());
+    if (!inserted) {
+      // A blob and a folder with one name (the blob lists first): show the folder.
+      auto& existing = dir.entries[it->second];
+      if (existing.is_directory != info.is_directory) {
+        if (info.is_directory) existing = dir_entry{name, true, info};
+        fs.prefer_folder(info.path);
+      }
+      continue;
+    }
+    dir.entries.push_back({name, info.is_directory, info});
+    cache.put(fs.store_id, info.path, info);
+    if (!info.is_directory) cache.put(fs.folder_check_id(), info.path, info);
   }
   return true;
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
-  auto& fs = fs_of(req);
-  auto& dir = *reinterpret_cast<dir_handle*>(fi->fh);
-  std::lock_guard lock(dir.mutex);
+/// Attributes of a listed entry: from the listing, or local state for files written here.
+struct stat entry_stat(filesystem& fs, const std::string& rel, fuse_ino_t ino,
+                       const dir_entry& entry) {
+  const bool local = !entry.info || (fs.read_write && fs.staged_of(rel) != nullptr);
+  if (!local) {
+    return fs.make_stat(ino, entry.is_directory, entry.info->size, entry.info->last_modified);
+  }
+  try {
+    if (auto st = fs.attributes(rel, ino)) return *st;
+  } catch (...) {
+    fs.errno_of(std::current_exception(), rel, "stat of");
+  }
+  return fs.make_stat(ino, entry.is_directory, 0, std::nullopt);
+}
+
+/// Builds one readdir / readdirplus reply of at most `size` bytes from `offset` (caller holds
+/// dir.mutex). Offsets: 1 = ".", 2 = "..", 3 + i = entries[i]; the kernel passes the next one it
+/// wants. Readdirplus entries carry attributes and count as lookups (not "." and "..").
+std::vector<char> fill_listing(fuse_req_t req, filesystem& fs, dir_handle& dir, size_t size,
+                               off_t offset, bool plus) {
   std::vector<char> buffer(size);
   std::size_t used = 0;
-  // Offsets: 1 = ".", 2 = "..", 3 + i = entries[i]; the kernel passes the next one it wants.
-  auto add = [&](const char* name, bool is_dir, off_t next) {
-    struct stat st {};
-    st.st_ino = 0xffffffffu;  // unknown; 0 would make readdir(3) skip the entry
-    st.st_mode = is_dir ? S_IFDIR : S_IFREG;
-    const size_t need = fuse_add_direntry(req, buffer.data() + used, size - used, name, &st, next);
+  const double timeout = fs.read_write ? 1.0 : fs.ttl_seconds;
+  auto add = [&](const char* name, const dir_entry* entry, off_t next) {
+    const std::size_t need = plus ? fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0)
+                                  : fuse_add_direntry(req, nullptr, 0, name, nullptr, 0);
     if (need > size - used) return false;
+    if (!plus) {
+      struct stat st {};
+      st.st_ino = 0xffffffffu;  // unknown; 0 would make readdir(3) skip the entry
+      st.st_mode = !entry || entry->is_directory ? S_IFDIR : S_IFREG;
+      fuse_add_direntry(req, buffer.data() + used, size - used, name, &st, next);
+    } else {
+      fuse_entry_param e{};
+      if (entry) {
+        const std::string rel = join_path(dir.path, entry->name);
+        e.ino = fs.inodes.acquire(rel);
+        e.attr = entry_stat(fs, rel, e.ino, *entry);
+        e.attr_timeout = timeout;
+        e.entry_timeout = timeout;
+      } else {
+        e.attr.st_ino = 0xffffffffu;  // "." and "..": no inode reference is taken
+        e.attr.st_mode = S_IFDIR;
+      }
+      fuse_add_direntry_plus(req, buffer.data() + used, size - used, name, &e, next);
+    }
     used += need;
     return true;
   };
-  try {
-    off_t position = offset;
-    if (position < 1 && !add(".", true, 1)) return (void)fuse_reply_buf(req, buffer.data(), used);
-    if (position < 2 && !add("..", true, 2)) return (void)fuse_reply_buf(req, buffer.data(), used);
-    auto index = static_cast<std::size_t>(std::max<off_t>(position, 2) - 2);
-    bool fetched = false;
-    while (true) {
-      while (index < dir.entries.size()) {
-        const auto& [name, is_dir] = dir.entries[index];
-        if (!add(name.c_str(), is_dir, static_cast<off_t>(index + 3))) {
-          return (void)fuse_reply_buf(req, buffer.data(), used);
-        }
-        ++index;
-      }
-      // Fetch at most one page per call once something is in the buffer: the caller sees the
-      // first entries of a huge folder without waiting for the whole listing.
-      if (dir.done || (fetched && used > 0)) break;
-      fetched = fetch_page(fs, dir) || fetched;
-      if (dir.done && index >= dir.entries.size()) break;
+  auto finish = [&] {
+    buffer.resize(used);
+    return std::move(buffer);
+  };
+  if (offset < 1 && !add(".", nullptr, 1)) return finish();
+  if (offset < 2 && !add("..", nullptr, 2)) return finish();
+  auto index = static_cast<std::size_t>(std::max<off_t>(offset, 2) - 2);
+  bool fetched = false;
+  while (true) {
+    while (index < dir.entries.size()) {
+      const auto& entry = dir.entries[index];
+      if (!add(entry.name.c_str(), &entry, static_cast<off_t>(index + 3))) return finish();
+      ++index;
     }
-    fuse_reply_buf(req, buffer.data(), used);
-  } catch (...) {
-    fuse_reply_err(req, fs.errno_of(std::current_exception(), dir.path, "listing of"));
+    // Fetch at most one page per call once something is in the buffer: the caller sees the
+    // first entries of a huge folder without waiting for the whole listing.
+    if (dir.done || (fetched && used > 0)) break;
+    fetched = fetch_page(fs, dir) || fetched;
+    if (dir.done && index >= dir.entries.size()) break;
   }
+  return finish();
+}
+
+void reply_listing(fuse_req_t req, size_t size, off_t offset, fuse_file_info* fi, bool plus) {
+  auto& fs = fs_of(req);
+  auto* dir = reinterpret_cast<dir_handle*>(fi->fh);
+  std::vector<char> reply;
+  int failed = 0;
+  {
+    std::lock_guard lock(dir->mutex);
+    try {
+      reply = fill_listing(req, fs, *dir, size, offset, plus);
+    } catch (...) {
+      failed = fs.errno_of(std::current_exception(), dir->path, "listing of");
+    }
+  }
+  // Reply only after unlocking: once the kernel has the answer, releasedir may free the handle
+  // (and its mutex) on another thread.
+  if (failed != 0) return (void)fuse_reply_err(req, failed);
+  fuse_reply_buf(req, reply.data(), reply.size());
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  ++fs_of(req).readdirs;
+  reply_listing(req, size, offset, fi, false);
+}
+
+void op_readdirplus(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  ++fs_of(req).readdirplus;
+  reply_listing(req, size, offset, fi, true);
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -182,15 +265,22 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
   try {
     std::size_t done = 0;
     if (auto staged = handle.staged ? handle.staged : fs.staged_of(handle.path)) {
-      std::lock_guard lock(staged->mutex);
-      while (done < size) {
-        const ssize_t n = ::pread(staged->fd, buffer.data() + done, size - done,
-                                  offset + static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return (void)fuse_reply_err(req, errno);
-        if (n == 0) break;
-        done += static_cast<std::size_t>(n);
+      int failed = 0;
+      {
+        std::lock_guard lock(staged->mutex);
+        while (done < size) {
+          const ssize_t n = ::pread(staged->fd, buffer.data() + done, size - done,
+                                    offset + static_cast<off_t>(done));
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) {
+            failed = errno;
+            break;
+          }
+          if (n == 0) break;
+          done += static_cast<std::size_t>(n);
+        }
       }
+      if (failed != 0) return (void)fuse_reply_err(req, failed);
     } else {
       while (done < size) {
         const std::size_t n = handle.reader->read_at_blocking(
@@ -222,6 +312,12 @@ void op_init(void*, fuse_conn_info* conn) {
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  // O_TRUNC arrives with open (not as a separate truncate that would upload an empty blob first).
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  // Always readdirplus (not the kernel's adaptive choice): `ls -l` and os.scandir + stat of a
+  // listed folder then cost no lookup per entry; the attributes come from the listing.
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  conn->want &= ~static_cast<unsigned>(FUSE_CAP_READDIRPLUS_AUTO);
   conn->want &= ~static_cast<unsigned>(FUSE_CAP_AUTO_INVAL_DATA);  // keep_cache decides instead
 }
 
@@ -265,6 +361,7 @@ const fuse_lowlevel_ops& operations(bool read_write) {
     ops.getattr = op_getattr;
     ops.opendir = op_opendir;
     ops.readdir = op_readdir;
+    ops.readdirplus = op_readdirplus;
     ops.releasedir = op_releasedir;
     ops.open = op_open;
     ops.read = op_read;

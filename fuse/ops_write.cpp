@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "dataport/log.hpp"
 #include "filesystem.hpp"
@@ -95,6 +96,7 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse
       std::lock_guard lock(file->mutex);
       if (::ftruncate(file->fd, 0) != 0)
         throw_error(errc::io, "cannot truncate " + file->staging_path);
+      file->write_error = 0;
       file->dirty = true;
       ++file->open_count;
     }
@@ -111,24 +113,51 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse
 
 void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t offset,
               fuse_file_info* fi) {
+  auto& fs = fs_of(req);
   auto& handle = *reinterpret_cast<file_handle*>(fi->fh);
   if (!handle.staged) return (void)fuse_reply_err(req, EBADF);
-  std::lock_guard lock(handle.staged->mutex);
   std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n =
-        ::pwrite(handle.staged->fd, data + done, size - done, offset + static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return (void)fuse_reply_err(req, errno);
-    done += static_cast<std::size_t>(n);
+  int failed = 0;
+  {
+    std::lock_guard lock(handle.staged->mutex);
+    while (done < size) {
+      const ssize_t n =
+          ::pwrite(handle.staged->fd, data + done, size - done, offset + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        failed = n < 0 ? errno : ENOSPC;
+        break;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    handle.staged->dirty = true;
+    if (failed != 0 && handle.staged->write_error == 0) {
+      // The staging file now misses bytes the caller wrote: never upload it as it is.
+      handle.staged->write_error = failed;
+      log::error("mount",
+                 "write to '{}' failed locally ({}): the file will not be uploaded; the "
+                 "staging folder {} needs space (--cache-dir)",
+                 handle.path, std::strerror(failed), fs.staging_dir);
+    }
   }
-  handle.staged->dirty = true;
+  // Reply only after unlocking: once the caller has its answer it may close the file, and the
+  // release on another thread may free the staged file (and its mutex).
+  if (failed != 0) return (void)fuse_reply_err(req, failed);
   fuse_reply_write(req, done);
 }
 
+/// Uploads the staged file if it changed. EIO (nothing uploaded) after a failed local write or a
+/// failed upload; the data stays staged either way.
 int upload_if_dirty(filesystem& fs, const std::string& rel, staged_file& file) {
   std::lock_guard lock(file.mutex);
   if (!file.dirty) return 0;
+  if (file.write_error != 0) {
+    log::error("mount",
+               "'{}' is not uploaded: a local write to {} failed ({}); truncate the file to 0 and "
+               "write it again",
+               rel, file.staging_path, std::strerror(file.write_error));
+    return EIO;
+  }
   try {
     fs.upload(rel, file);
     return 0;
@@ -161,6 +190,7 @@ void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, f
         std::lock_guard lock(file->mutex);
         if (::ftruncate(file->fd, attr->st_size) != 0)
           throw_error(errc::io, "cannot truncate " + file->staging_path);
+        if (attr->st_size == 0) file->write_error = 0;  // nothing of the failed write is left
         file->dirty = true;
         upload_now = file->open_count == 0;
       }
@@ -330,6 +360,7 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       if (fi->flags & O_TRUNC) {
         if (::ftruncate(file->fd, 0) != 0)
           throw_error(errc::io, "cannot truncate " + file->staging_path);
+        file->write_error = 0;
         file->dirty = true;
       }
       ++file->open_count;

@@ -28,3 +28,13 @@ if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure --timeout 900 -LE capi)
 fi
+
+# Fuzzing (docs/fuzzing.md): every libFuzzer target, built with clang + ASan+UBSan in build-fuzz,
+# runs a fixed number of executions from a fixed seed (-seed=1 -runs=N, never a time limit), so
+# this stage does on a clean machine exactly what it did locally. The committed seeds and
+# regression inputs also run in both builds above as ctest `fuzz-regression: <target>`.
+# DATAPORT_SKIP_FUZZ=1 skips this stage; DATAPORT_FUZZ_RUNS=N changes the executions per target.
+if [[ "${DATAPORT_SKIP_FUZZ:-0}" != 1 ]]; then
+  echo "== fuzz (libFuzzer, ${DATAPORT_FUZZ_RUNS:-20000} runs per target, seed 1) =="
+  "$here/scripts/fuzz.sh" --runs "${DATAPORT_FUZZ_RUNS:-20000}"
+fi

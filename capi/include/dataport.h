@@ -16,10 +16,10 @@
  *    misspelled option never silently does nothing. New options never change the ABI.
  *  - No function throws or aborts on bad input; C++ exceptions never cross this boundary.
  *
- * Lifetime: readers and listings keep their context's runtime alive. dataport_context_destroy()
- * releases the context handle; the runtime (its I/O threads) is stopped and joined at once when
- * no reader or listing is open, else when the last of them is freed. Free every handle before
- * dlclose()-ing the library.
+ * Lifetime: readers, listings and mount sessions keep their context's runtime alive.
+ * dataport_context_destroy() releases the context handle; the runtime (its I/O threads) is
+ * stopped and joined at once when no reader, listing or mount session is open, else when the
+ * last of them is freed. Free every handle before dlclose()-ing the library.
  *
  * Thread-safety: a context may be used from any number of threads at once. A reader may be read
  * from several threads at once. A listing is used by one thread at a time (calls are serialized
@@ -194,8 +194,58 @@ DATAPORT_API dataport_status dataport_copy(dataport_context* context, const char
 DATAPORT_API dataport_status dataport_metrics(dataport_context* context, char** out_json);
 
 /* ---- mount -------------------------------------------------------------------------------- */
-/* dataport_mount / dataport_unmount will be added when the FUSE adapter lands (issue 5). They
- * are additive; nothing above changes. */
+/* A location served as a FUSE file system (ro_mount / rw_mount; docs/mount.md). Needs a library
+ * built with FUSE (DATAPORT_BUILD_FUSE, the default) and /dev/fuse; a library built without it
+ * has the same symbols, which return DATAPORT_E_UNSUPPORTED (dataport_mount_is_mounted: 0).
+ * The mount is served by library threads in the calling process: reading the mountpoint from
+ * the same process is fine, but the process must stay alive while the mount is used.
+ * A session keeps its context's runtime alive: it keeps serving after
+ * dataport_context_destroy(); the runtime's threads are joined when the session is freed. */
+typedef struct dataport_mount_session dataport_mount_session;
+
+/** Mounts `uri` (a folder, a container or one file) on `mountpoint` (an existing empty folder)
+ *  and returns once the kernel mount exists. `options_json` keys (NULL or "" = read only):
+ *   "mode": "ro_mount" (default) | "rw_mount", or "read_write": bool (the same; not both unless
+ *   they agree); "allow_other": bool (other users may enter; non-root needs user_allow_other);
+ *   "block_mode": bool (overrides DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED); "preset": a reader
+ *   preset name ("large-sequential", "large-parallel", "small-files-once",
+ *   "small-files-epochs", "large-random"); "cache_dir": string (disk cache and rw staging);
+ *   "max_threads": 1..1024 FUSE worker threads (default 32); "fuse_options": list of libfuse -o
+ *   options (or one comma-separated string). Unknown keys, wrong types and bad values return
+ *   DATAPORT_E_INVALID_ARGUMENT naming the key. Other errors: DATAPORT_E_NOT_FOUND (missing
+ *   container or folder), DATAPORT_E_INVALID_ARGUMENT (mountpoint missing, not a folder or not
+ *   empty), DATAPORT_E_IO (the kernel mount failed). In rw_mount, files are uploaded when
+ *   closed (flush/fsync/close); a failed upload is EIO to the writer and is retried at unmount.
+ *  On success *out is a new session, owned by the caller (free with dataport_mount_free). */
+DATAPORT_API dataport_status dataport_mount(dataport_context* context, const char* uri,
+                                            const char* mountpoint, const char* options_json,
+                                            dataport_mount_session** out);
+
+/** Asks for a lazy unmount (MNT_DETACH as root, else fusermount3 -u -z) and returns at once; the
+ *  file system goes away when no process uses it any more. A no-op when already unmounted or
+ *  requested (a failed request is logged). Thread-safe: may be called while another thread
+ *  blocks in dataport_mount_wait(). */
+DATAPORT_API dataport_status dataport_unmount(dataport_mount_session* session);
+
+/** Blocks until the file system is unmounted (dataport_unmount, umount, fusermount3 -u), joins
+ *  the FUSE threads, then gives uploads still pending DATASET_UNMOUNT_TIMEOUT_SECONDS. When
+ *  `out_pending_json` is not NULL it receives the files left behind as JSON
+ *  [{"path": path in the mount, "staging_file": local file holding the data}] ("[]" when none).
+ *  Returns DATAPORT_OK when nothing is pending, DATAPORT_E_IO (naming the files) when uploads
+ *  were left pending. Later calls return the same result at once. Call it from one thread at a
+ *  time; never from a FUSE request (a program reading its own mount must not wait inside a
+ *  read). */
+DATAPORT_API dataport_status dataport_mount_wait(dataport_mount_session* session,
+                                                 char** out_pending_json);
+
+/** 1 while the file system is mounted and served, else 0 (also for NULL). Thread-safe. */
+DATAPORT_API int dataport_mount_is_mounted(const dataport_mount_session* session);
+
+/** Frees a session (NULL-safe): unmounts and waits if still mounted (pending uploads are then
+ *  only logged: call dataport_mount_wait() first to learn about them), then releases the
+ *  context's runtime if nothing else holds it. Must not run concurrently with other calls on
+ *  the same session. */
+DATAPORT_API void dataport_mount_free(dataport_mount_session* session);
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 // dataport-mount: a thin binary that mounts one URI, the same as `dataport mount`.
 //   dataport-mount URI MOUNTPOINT [--rw] [--foreground] [--allow-other] [--cache-dir D]
+//                  [--mode block|whole-file] [--preset NAME] [-o opts]
 // Settings come from the environment (DATASET_MOUNT_*, DATAPORT_*), like the platform's mount.
 #include <cstdio>
 #include <memory>
@@ -9,6 +10,7 @@
 #include "dataport/context.hpp"
 #include "dataport/error.hpp"
 #include "dataport/mount.hpp"
+#include "dataport/presets.hpp"
 
 int main(int argc, char** argv) {
   dataport::mount_options options;
@@ -27,6 +29,19 @@ int main(int argc, char** argv) {
       options.cache_dir = argv[++i];
     } else if (arg == "-o" && i + 1 < argc) {
       options.fuse_options.emplace_back(argv[++i]);
+    } else if (arg == "--mode" && i + 1 < argc) {
+      const std::string_view mode = argv[++i];
+      if (mode != "block" && mode != "whole-file") {
+        std::fprintf(stderr, "dataport-mount: --mode must be 'block' or 'whole-file'\n");
+        return 2;
+      }
+      options.block_mode = mode == "block";
+    } else if (arg == "--preset" && i + 1 < argc) {
+      options.reader_preset = dataport::parse_preset(argv[++i]);
+      if (!options.reader_preset) {
+        std::fprintf(stderr, "dataport-mount: unknown --preset '%s'\n", argv[i]);
+        return 2;
+      }
     } else if (!arg.starts_with("-") && count < 2) {
       positional[count++] = std::string(arg);
     } else {
@@ -37,7 +52,7 @@ int main(int argc, char** argv) {
   if (count != 2) {
     std::fprintf(stderr,
                  "usage: dataport-mount URI MOUNTPOINT [--rw] [--foreground] [--allow-other] "
-                 "[--cache-dir D] [-o opts]\n");
+                 "[--cache-dir D] [--mode block|whole-file] [--preset NAME] [-o opts]\n");
     return 2;
   }
   std::unique_ptr<dataport::context> ctx;

@@ -62,6 +62,11 @@ class memory_store final : public object_store {
   boost::asio::awaitable<object_info> commit_blocks(std::string path,
                                                     std::vector<std::string> block_ids,
                                                     put_options options) override;
+  boost::asio::awaitable<object_info> append_blocks(std::string path,
+                                                    std::vector<std::string> committed_ids,
+                                                    std::uint64_t committed_size,
+                                                    std::vector<std::string> new_ids,
+                                                    put_options options) override;
   boost::asio::awaitable<void> remove(std::string path) override;
   boost::asio::awaitable<void> create_container() override;
   store_capabilities capabilities() const noexcept override;

@@ -40,6 +40,7 @@ enum class counter : unsigned {
   reader_bytes_returned,  ///< bytes returned by readable_file::read_at
   whole_file_fallbacks,   ///< whole-file opens that streamed blocks because the file could not be
                           ///< cached
+  checksum_mismatches,    ///< ranges whose bytes did not match the server's transactional MD5
   count_                  ///< number of counters (not a counter)
 };
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,6 +28,7 @@
 namespace dataport {
 
 class context;
+class object_store;
 
 struct mount_options {
   bool read_write = false;         ///< rw_mount: create/write/delete through the mount
@@ -59,6 +61,15 @@ class mount_session {
   void start(context& ctx, const location& where, const std::string& mountpoint,
              mount_options options = {});
 
+  /// Serves an already-open store: the root of `store` is the mount root (always a folder).
+  /// `identity` names the source in logs and namespaces attribute/block cache entries, so two
+  /// stores with the same identity must hold the same data (e.g. "mltable:<hash of the file
+  /// set>"). The store is shared: the session keeps it alive until wait() returns. Throws like
+  /// the overloads above (the root is probed with one listing page). The URI and location
+  /// overloads resolve, open the store and end up here.
+  void start(context& ctx, std::shared_ptr<object_store> store, std::string identity,
+             const std::string& mountpoint, mount_options options = {});
+
   /// Blocks until the file system is unmounted (unmount(), fusermount3 -u, umount), then gives
   /// pending uploads DATASET_UNMOUNT_TIMEOUT_SECONDS and returns what is left (also logged).
   std::vector<pending_upload> wait();
@@ -68,6 +79,16 @@ class mount_session {
 
   bool running() const noexcept;
   const std::string& mountpoint() const noexcept;
+
+  /// Requests the kernel sent so far (diagnostics and tests): with readdirplus, `ls -l` of a
+  /// listed folder costs no lookup or getattr per entry.
+  struct request_counts {
+    std::uint64_t lookups = 0;
+    std::uint64_t getattrs = 0;
+    std::uint64_t readdirs = 0;     ///< plain readdir calls
+    std::uint64_t readdirplus = 0;  ///< readdirplus calls
+  };
+  request_counts requests() const noexcept;
 
   struct impl;
 

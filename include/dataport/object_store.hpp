@@ -59,6 +59,8 @@ struct read_result {
   std::size_t bytes = 0;          ///< bytes written into the buffer (short only at end of object)
   std::string etag;               ///< version the bytes belong to
   std::uint64_t object_size = 0;  ///< total size from Content-Range, when the server sent it
+  std::string
+      range_md5;  ///< base64 MD5 of the bytes sent, from read_range_to_checked (may be empty)
 };
 
 struct store_capabilities {
@@ -96,6 +98,17 @@ class object_store {
                                                             std::span<std::byte> scratch,
                                                             byte_sink sink, std::string if_match);
 
+  /// Largest range read_range_to_checked can have the server checksum (Blob service: 4 MiB).
+  static constexpr std::uint64_t max_checked_range = 4 * 1024 * 1024;
+
+  /// Like read_range_to, and asks the server for a transactional MD5 of the range, returned in
+  /// read_result::range_md5 (base64) for the caller to compare with the bytes it received.
+  /// `length` must be at most max_checked_range. Backends without range checksums (the default)
+  /// return an empty range_md5: the caller cannot verify and says so.
+  virtual boost::asio::awaitable<read_result> read_range_to_checked(
+      std::string path, std::uint64_t offset, std::uint64_t length, std::span<std::byte> scratch,
+      byte_sink sink, std::string if_match);
+
   /// Writes a whole object in one request.
   virtual boost::asio::awaitable<object_info> put(std::string path, std::span<const std::byte> data,
                                                   put_options options) = 0;
@@ -110,6 +123,19 @@ class object_store {
   virtual boost::asio::awaitable<object_info> commit_blocks(std::string path,
                                                             std::vector<std::string> block_ids,
                                                             put_options options) = 0;
+
+  /// Grows an object that was built from blocks, without re-sending what it already holds: the
+  /// object becomes the blocks `committed_ids` (exactly the ids of its previous commit, in order)
+  /// followed by `new_ids` (staged with stage_block since). `committed_size` is the object's
+  /// current size in bytes. Live log upload uses it so the remote object stays a prefix of a
+  /// growing local file. blob: one Put Block List naming every id (<Latest>), atomic; local and
+  /// memory: the new blocks' bytes are appended in place after checking the current size
+  /// (errc::changed when it differs); https and the default: errc::unsupported.
+  virtual boost::asio::awaitable<object_info> append_blocks(std::string path,
+                                                            std::vector<std::string> committed_ids,
+                                                            std::uint64_t committed_size,
+                                                            std::vector<std::string> new_ids,
+                                                            put_options options);
 
   /// Deletes an object. Throws not_found if it does not exist.
   virtual boost::asio::awaitable<void> remove(std::string path) = 0;

@@ -59,6 +59,10 @@ struct settings {
   std::chrono::seconds output_upload_timeout{600};  ///< AZUREML_OUTPUT_UPLOAD_TIMEOUT_SEC
   std::string cache_dir;  ///< DATAPORT_CACHE_DIR; empty = $XDG_CACHE_HOME/dataport
 
+  // ---- jobs ----
+  std::uint64_t snapshot_max_size_mb = 300;  ///< AZUREML_SNAPSHOT_MAX_SIZE_MB: code snapshot limit
+  std::uint64_t snapshot_max_files = 2000;   ///< AZUREML_SNAPSHOT_MAX_FILES: code snapshot limit
+
   // ---- workspace ----
   std::string workspace_file;  ///< DATAPORT_WORKSPACE; empty = default search path
 

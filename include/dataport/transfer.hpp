@@ -91,7 +91,10 @@ struct transfer_options {
   std::uint64_t chunk_size = 0;      ///< bytes per ranged read / block; 0 = DATAPORT_CHUNK_SIZE
   std::uint64_t inflight_bytes = 0;  ///< 0 = DATAPORT_INFLIGHT_BYTES
   if_exists_policy if_exists = if_exists_policy::fail;
-  bool verify_md5 = false;         ///< check the whole-file Content-MD5 when the source has one
+  /// Check the bytes: ranges of at most 4 MiB carry the server's transactional MD5 (blob sources;
+  /// a corrupted range is read again, up to the HTTP retry budget, counted in
+  /// checksum_mismatches), and the whole-file Content-MD5 is checked when the source has one.
+  bool verify_md5 = false;
   bool fail_fast = false;          ///< stop everything at the first failed file
   bool fsync = false;              ///< fsync each local file before it is renamed into place
   bool restart_on_change = false;  ///< a source changed mid-copy is restarted once (else failed)

@@ -131,8 +131,9 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
       return std::nullopt;
     }
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second < 0 ||
-      second >= 61) {
+  // `!(second >= 0 && ...)` also rejects a NaN that sscanf accepts as "nan".
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      !(second >= 0 && second < 61)) {
     return std::nullopt;
   }
   using namespace std::chrono;
@@ -140,9 +141,21 @@ std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_v
       year_month_day{std::chrono::year{year}, std::chrono::month{static_cast<unsigned>(month)},
                      std::chrono::day{static_cast<unsigned>(day)}};
   if (!ymd.ok()) return std::nullopt;
-  auto tp = sys_days{ymd} + hours{hour} + minutes{minute} - minutes{offset_minutes} +
-            duration_cast<system_clock::duration>(duration<double>(second));
-  return time_point_cast<system_clock::duration>(tp);
+  // Whole seconds first (no overflow for any 4-digit year), then saturate: system_clock counts
+  // nanoseconds in 64 bits and ends in 2262, but SAS tokens commonly expire in 9999.
+  const auto whole_seconds = static_cast<std::int64_t>(second);
+  const seconds since_epoch = sys_days{ymd}.time_since_epoch() + hours{hour} + minutes{minute} -
+                              minutes{offset_minutes} + seconds{whole_seconds};
+  using clock_duration = system_clock::duration;
+  if (since_epoch >= duration_cast<seconds>(clock_duration::max())) {
+    return system_clock::time_point::max();
+  }
+  if (since_epoch <= duration_cast<seconds>(clock_duration::min())) {
+    return system_clock::time_point::min();
+  }
+  const auto fraction =
+      duration_cast<clock_duration>(duration<double>(second - static_cast<double>(whole_seconds)));
+  return system_clock::time_point{duration_cast<clock_duration>(since_epoch) + fraction};
 }
 
 std::string format_iso8601(std::chrono::system_clock::time_point when) {

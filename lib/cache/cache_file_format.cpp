@@ -1,6 +1,7 @@
 // Encoder and decoder of the disk-cache file header (detail/cache_file_format.hpp).
 #include "cache/detail/cache_file_format.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <openssl/evp.h>
@@ -61,6 +62,12 @@ std::optional<file_header> decode_header(std::span<const std::byte> bytes) {
   if (header.header_size < natural || header.header_size > bytes.size()) return std::nullopt;
   if (get<std::uint32_t>(bytes, fixed_size + etag_length) !=
       crc32c(bytes.first(fixed_size + etag_length))) {
+    return std::nullopt;
+  }
+  // The padding is not covered by the checksum; encode_header writes zeros, so anything else
+  // is not a header this format wrote (and a decoded header re-encodes to the same bytes).
+  const auto padding = bytes.subspan(natural, header.header_size - natural);
+  if (std::any_of(padding.begin(), padding.end(), [](std::byte b) { return b != std::byte{0}; })) {
     return std::nullopt;
   }
   std::memcpy(header.hash.data(), bytes.data() + 16, 32);

@@ -55,6 +55,8 @@ std::string_view to_string(counter c) noexcept {
       return "reader_bytes_returned";
     case counter::whole_file_fallbacks:
       return "whole_file_fallbacks";
+    case counter::checksum_mismatches:
+      return "checksum_mismatches";
     case counter::count_:
       break;
   }

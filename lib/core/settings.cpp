@@ -256,6 +256,17 @@ const std::vector<setting_row>& rows() {
          s.output_upload_timeout = seconds(integer_in(n, v, 0, 7 * 86400, " of seconds"));
        },
        [](const settings& s) { return std::to_string(s.output_upload_timeout.count()); }},
+      {"AZUREML_SNAPSHOT_MAX_SIZE_MB",
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.snapshot_max_size_mb =
+             static_cast<std::uint64_t>(integer_in(n, v, 1, 1 << 20, " of MB"));
+       },
+       [](const settings& s) { return std::to_string(s.snapshot_max_size_mb); }},
+      {"AZUREML_SNAPSHOT_MAX_FILES",
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.snapshot_max_files = static_cast<std::uint64_t>(integer_in(n, v, 1, 100'000'000));
+       },
+       [](const settings& s) { return std::to_string(s.snapshot_max_files); }},
       {"DATAPORT_CACHE_DIR",
        [](settings& s, std::string_view, std::string_view v) { s.cache_dir = std::string(v); },
        [](const settings& s) { return s.cache_dir; }},

@@ -26,37 +26,13 @@
 #include "dataport/metrics.hpp"
 #include "dataport/redact.hpp"
 #include "http/detail/beast_transport.hpp"
+#include "http/detail/range_header.hpp"
 #include "http/detail/target_url.hpp"
 
 namespace dataport::http {
 namespace {
 
 constexpr std::string_view client_request_id = "x-ms-client-request-id";
-
-struct byte_range {
-  std::uint64_t first = 0;
-  std::optional<std::uint64_t> last;
-};
-
-/// "bytes=a-b" or "bytes=a-" (single range only); anything else is not resumable.
-std::optional<byte_range> parse_range(std::string_view text) {
-  if (!text.starts_with("bytes=")) return std::nullopt;
-  text.remove_prefix(6);
-  const auto dash = text.find('-');
-  if (dash == std::string_view::npos || dash == 0) return std::nullopt;
-  byte_range out;
-  auto parse = [](std::string_view digits, std::uint64_t& value) {
-    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    return ec == std::errc{} && end == digits.data() + digits.size();
-  };
-  if (!parse(text.substr(0, dash), out.first)) return std::nullopt;
-  if (dash + 1 < text.size()) {
-    std::uint64_t last = 0;
-    if (!parse(text.substr(dash + 1), last) || last < out.first) return std::nullopt;
-    out.last = last;
-  }
-  return out;
-}
 
 bool is_redirect(unsigned status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
@@ -139,7 +115,7 @@ boost::asio::awaitable<response> client::send(request req, send_options options)
 
   // Resume state for ranged reads into body_into.
   const auto range = req.method == "GET" && options.body_into && options.resume_ranges
-                         ? parse_range(find_header(req.headers, "range").value_or(""))
+                         ? detail::parse_range(find_header(req.headers, "range").value_or(""))
                          : std::nullopt;
   const bool caller_pinned = find_header(req.headers, "if-match").has_value();
   std::size_t resume_offset = 0;

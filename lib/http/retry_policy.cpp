@@ -44,7 +44,9 @@ std::optional<std::int64_t> parse_count(std::string_view text, std::int64_t limi
 }
 
 /// IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT"), the only HTTP-date form servers still send.
-std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text) {
+/// Whole seconds since the epoch (never converted to system_clock's nanoseconds, which end in
+/// 2262: a hostile date must not overflow).
+std::optional<std::chrono::sys_seconds> parse_http_date(std::string_view text) {
   text = trim(text);
   static constexpr std::array<std::string_view, 12> months = {
       "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
@@ -100,7 +102,9 @@ milliseconds retry_delay(unsigned attempt, milliseconds base, milliseconds max, 
   if (base.count() <= 0) return milliseconds{0};
   // base × 2^(attempt-1), computed without overflow: stop doubling once past the cap.
   std::int64_t delay = base.count();
-  for (unsigned i = 1; i < attempt && delay < max.count(); ++i) delay *= 2;
+  for (unsigned i = 1; i < attempt && delay < max.count(); ++i) {
+    delay = delay > max.count() / 2 ? max.count() : delay * 2;
+  }
   delay = std::min(delay, static_cast<std::int64_t>(max.count()));
   const double j = std::clamp(jitter01, 0.0, 1.0);
   const auto half = static_cast<double>(delay) / 2.0;
@@ -120,9 +124,11 @@ std::optional<milliseconds> parse_retry_after(const header_list& headers,
     return milliseconds{*seconds * 1000};
   }
   if (auto when = parse_http_date(*value)) {
-    auto delta = std::chrono::duration_cast<milliseconds>(*when - now);
-    if (delta.count() > max_server_delay_ms) return std::nullopt;
-    return std::max(delta, milliseconds{0});
+    // In seconds: any 4-digit year fits, and the result is known to be within a day before it
+    // is turned into milliseconds.
+    const auto delta = *when - std::chrono::floor<std::chrono::seconds>(now);
+    if (delta.count() * 1000 > max_server_delay_ms) return std::nullopt;
+    return std::max(std::chrono::duration_cast<milliseconds>(delta), milliseconds{0});
   }
   return std::nullopt;
 }

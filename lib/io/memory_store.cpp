@@ -203,6 +203,34 @@ boost::asio::awaitable<object_info> memory_store::commit_blocks(std::string path
   co_return info_of(path, objects_.at(path));
 }
 
+boost::asio::awaitable<object_info> memory_store::append_blocks(
+    std::string path, std::vector<std::string> /*committed_ids*/, std::uint64_t committed_size,
+    std::vector<std::string> new_ids, put_options /*options*/) {
+  check("append_blocks", path);
+  std::vector<std::byte> all;
+  {
+    std::lock_guard lock(mutex_);
+    auto found = objects_.find(path);
+    const std::uint64_t current = found == objects_.end() ? 0 : found->second.data->size();
+    if (current != committed_size) {
+      throw_error(errc::changed, fmt::format("cannot append to '{}': it holds {} bytes, not {}",
+                                             path, current, committed_size));
+    }
+    if (found != objects_.end()) all = *found->second.data;
+    auto& blocks = staged_[path];
+    for (const auto& id : new_ids) {
+      auto it = blocks.find(id);
+      if (it == blocks.end())
+        throw_error(errc::invalid_argument, "block " + id + " was not staged");
+      all.insert(all.end(), it->second.begin(), it->second.end());
+    }
+    staged_.erase(path);
+  }
+  set_object(path, std::move(all));
+  std::lock_guard lock(mutex_);
+  co_return info_of(path, objects_.at(path));
+}
+
 boost::asio::awaitable<void> memory_store::remove(std::string path) {
   check("remove", path);
   std::lock_guard lock(mutex_);

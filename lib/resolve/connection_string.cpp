@@ -1,6 +1,8 @@
 // Azure Storage connection strings: the ecosystem's usual way to hand a process an account.
 #include "dataport/connection_string.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "dataport/error.hpp"
@@ -47,10 +49,16 @@ connection_string parse_connection_string(std::string_view text) {
       out.protocol = detail::to_lower(value);
       protocol_given = true;
       if (out.protocol != "https" && out.protocol != "http") {
+        // The value is quoted only when it looks like a scheme: with a ';' missing, it runs
+        // on into the next pair ("https AccountKey=...") and would carry a secret.
+        const bool quotable =
+            value.size() <= 16 && std::all_of(value.begin(), value.end(), [](char c) {
+              return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+            });
         throw_error(errc::invalid_argument,
-                    fmt::format("AZURE_STORAGE_CONNECTION_STRING: DefaultEndpointsProtocol='{}' "
+                    fmt::format("AZURE_STORAGE_CONNECTION_STRING: DefaultEndpointsProtocol{} "
                                 "must be https or http",
-                                value));
+                                quotable ? fmt::format("='{}'", value) : std::string()));
       }
     } else if (iequals(key, "AccountName")) {
       out.account_name = std::string(value);

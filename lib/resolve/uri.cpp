@@ -42,8 +42,10 @@ constexpr std::string_view azureml_forms =
     "azureml:<name>:<version> or azureml:<name>@latest";
 
 [[noreturn]] void fail(std::string_view text, std::string_view problem) {
+  // `problem` may quote a part of the URI (a name, a version) that a query ran into, as in
+  // azureml:iris:1?sig=...: it is redacted like the URI itself.
   throw_error(errc::invalid_argument,
-              fmt::format("{}: got '{}'", problem, detail::redact_uri(text)));
+              fmt::format("{}: got '{}'", redact_text(problem), detail::redact_uri(text)));
 }
 
 bool is_hex(char c) noexcept {

@@ -133,6 +133,10 @@ class https_store final : public object_store, public std::enable_shared_from_th
                                        put_options) override {
     read_only(path);
   }
+  awaitable<object_info> append_blocks(std::string path, std::vector<std::string>, std::uint64_t,
+                                       std::vector<std::string>, put_options) override {
+    read_only(path);
+  }
   awaitable<void> remove(std::string path) override { read_only(path); }
   awaitable<void> create_container() override { read_only(""); }
 

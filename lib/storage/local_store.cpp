@@ -207,27 +207,41 @@ class local_store final : public object_store, public std::enable_shared_from_th
     const auto staging = staging_dir(file);
     auto [dir_fd, name] = open_parent(file);
     const std::string temp = temp_name();
-    write_temp(dir_fd.get(), temp, file, [&](int out) {
-      std::vector<std::byte> buffer(1 << 20);
-      for (const auto& id : block_ids) {
-        const auto block = staging + "/" + hex_of(id);
-        unique_fd in(::open(block.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-        if (in.get() < 0) {
-          throw_error(
-              errc::invalid_argument,
-              fmt::format("cannot commit '{}': block '{}' was not staged", file, hex_of(id)));
-        }
-        for (;;) {
-          const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) throw_errno(errno, "reading staged block of", file);
-          if (n == 0) break;
-          write_all(out, std::span(buffer).first(static_cast<std::size_t>(n)), file);
-        }
-      }
-    });
+    write_temp(dir_fd.get(), temp, file,
+               [&](int out) { copy_staged_blocks(out, staging, block_ids, file); });
     publish(dir_fd.get(), temp, name, file, options.overwrite);
     std::error_code ignored;  // leftover staging is harmless and hidden; do not fail the commit
+    fs::remove_all(staging, ignored);
+    co_return co_await stat(std::move(path));
+  }
+
+  awaitable<object_info> append_blocks(std::string path, std::vector<std::string> committed_ids,
+                                       std::uint64_t committed_size,
+                                       std::vector<std::string> new_ids,
+                                       put_options options) override {
+    // In place (not atomic): a reader may see part of the new bytes, never anything else. The
+    // size check makes a repeated append (after a lost reply) fail instead of duplicating bytes.
+    if (committed_ids.empty() && committed_size == 0) {
+      co_return co_await commit_blocks(std::move(path), std::move(new_ids), std::move(options));
+    }
+    const auto file = full_path(path);
+    const auto staging = staging_dir(file);
+    {
+      unique_fd out(::open(file.c_str(), O_WRONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (out.get() < 0) throw_errno(errno, "opening for append", file);
+      struct stat st {};
+      if (::fstat(out.get(), &st) != 0) throw_errno(errno, "stat of", file);
+      if (static_cast<std::uint64_t>(st.st_size) != committed_size) {
+        throw_error(errc::changed,
+                    fmt::format("cannot append to '{}': it holds {} bytes, not the {} committed "
+                                "before (someone else changed it); upload it whole instead",
+                                file, st.st_size, committed_size));
+      }
+      if (::lseek(out.get(), 0, SEEK_END) < 0) throw_errno(errno, "seeking in", file);
+      copy_staged_blocks(out.get(), staging, new_ids, file);
+      if (::fsync(out.get()) != 0) throw_errno(errno, "flushing", file);
+    }
+    std::error_code ignored;  // leftover staging is harmless and hidden
     fs::remove_all(staging, ignored);
     co_return co_await stat(std::move(path));
   }
@@ -313,6 +327,27 @@ class local_store final : public object_store, public std::enable_shared_from_th
                               path, root_));
     }
     return root_ == "/" ? "/" + std::string(path) : root_ + "/" + std::string(path);
+  }
+
+  /// Writes the staged blocks `ids`, in order, to `out`.
+  static void copy_staged_blocks(int out, const std::string& staging,
+                                 const std::vector<std::string>& ids, const std::string& file) {
+    std::vector<std::byte> buffer(1 << 20);
+    for (const auto& id : ids) {
+      const auto block = staging + "/" + hex_of(id);
+      unique_fd in(::open(block.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+      if (in.get() < 0) {
+        throw_error(errc::invalid_argument,
+                    fmt::format("cannot commit '{}': block '{}' was not staged", file, hex_of(id)));
+      }
+      for (;;) {
+        const ssize_t n = ::read(in.get(), buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno(errno, "reading staged block of", file);
+        if (n == 0) break;
+        write_all(out, std::span(buffer).first(static_cast<std::size_t>(n)), file);
+      }
+    }
   }
 
   static std::string staging_dir(const std::string& file) {

@@ -3,6 +3,8 @@
 
 #include "dataport/error.hpp"
 
+#include <fmt/format.h>
+
 namespace dataport {
 
 boost::asio::awaitable<read_result> object_store::read_range_to(
@@ -23,6 +25,26 @@ boost::asio::awaitable<read_result> object_store::read_range_to(
     if (piece.bytes < want) break;  // end of the object
   }
   co_return total;
+}
+
+boost::asio::awaitable<read_result> object_store::read_range_to_checked(
+    std::string path, std::uint64_t offset, std::uint64_t length, std::span<std::byte> scratch,
+    byte_sink sink, std::string if_match) {
+  read_result result = co_await read_range_to(std::move(path), offset, length, scratch,
+                                              std::move(sink), std::move(if_match));
+  result.range_md5.clear();
+  co_return result;
+}
+
+boost::asio::awaitable<object_info> object_store::append_blocks(std::string path,
+                                                                std::vector<std::string>,
+                                                                std::uint64_t,
+                                                                std::vector<std::string>,
+                                                                put_options) {
+  throw_error(errc::unsupported,
+              fmt::format("cannot append blocks to '{}': {} does not support growing an object "
+                          "(use a blob, ADLS Gen2 or local destination)",
+                          path, describe()));
 }
 
 }  // namespace dataport

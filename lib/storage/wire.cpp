@@ -151,8 +151,20 @@ std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string
       text[7] != ' ' || text[11] != ' ' || text[16] != ' ' || text[19] != ':' || text[22] != ':') {
     return std::nullopt;
   }
+  // timegm() would silently roll 31 Feb over into March.
+  const std::chrono::year_month_day ymd{std::chrono::year{tm.tm_year + 1900},
+                                        std::chrono::month{static_cast<unsigned>(tm.tm_mon + 1)},
+                                        std::chrono::day{static_cast<unsigned>(tm.tm_mday)}};
+  if (!ymd.ok()) return std::nullopt;
   const std::time_t t = timegm(&tm);
   if (t == static_cast<std::time_t>(-1)) return std::nullopt;
+  // system_clock counts nanoseconds in 64 bits and ends in 2262; from_time_t would overflow for
+  // a later date (a Last-Modified of year 9999 has been seen), so such a date is unknown.
+  using std::chrono::seconds;
+  if (seconds{t} >=
+      std::chrono::duration_cast<seconds>(std::chrono::system_clock::duration::max())) {
+    return std::nullopt;
+  }
   return std::chrono::system_clock::from_time_t(t);
 }
 

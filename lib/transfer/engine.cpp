@@ -11,9 +11,11 @@
 // Everything runs on the context's I/O threads; the progress callback is driven by a timer.
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -285,7 +287,13 @@ class engine {
     const std::uint64_t offset = std::uint64_t{index} * job.plan.chunk_size;
     try {
       read_result r;
-      if (job.writer->accepts_pieces()) {
+      if (options_.verify_md5) {
+        r = co_await copy_chunk_checked(job, offset, length, buffer);
+        if (!job.writer->accepts_pieces() && r.bytes == length) {
+          co_await job.writer->write(index, offset, buffer.first(length));
+          bytes_done_ += length;
+        }
+      } else if (job.writer->accepts_pieces()) {
         std::uint64_t position = offset;
         file_writer& writer = *job.writer;
         object_store::byte_sink sink = [&writer, &position,
@@ -314,6 +322,71 @@ class engine {
     } catch (const std::exception& e) {
       job.fail(errc::internal, e.what());
     }
+  }
+
+  /// --verify-md5: reads [offset, offset + length) in ranges of at most 4 MiB, each with the
+  /// server's transactional MD5, hashing the bytes as they stream to the writer (pieces) or into
+  /// `buffer` (whole chunks). A range whose bytes do not match is read again, up to the HTTP retry
+  /// budget, then the file fails with errc::protocol. Returns the bytes read.
+  awaitable<read_result> copy_chunk_checked(file_job& job, std::uint64_t offset, std::size_t length,
+                                            std::span<std::byte> buffer) {
+    const bool pieces = job.writer->accepts_pieces();
+    std::vector<std::byte> own_scratch;
+    std::span<std::byte> scratch = buffer;
+    if (!pieces) {
+      own_scratch.resize(std::min<std::size_t>(length, stream_slice));
+      scratch = own_scratch;
+    }
+    const unsigned budget = ctx_.config().http_retry_count;
+    metrics& counters = *ctx_.counters();
+    read_result total;
+    total.etag = job.plan.source.etag;
+    while (total.bytes < length) {
+      const std::uint64_t start = offset + total.bytes;
+      const std::uint64_t want =
+          std::min<std::uint64_t>(object_store::max_checked_range, length - total.bytes);
+      for (unsigned attempt = 0;; ++attempt) {
+        md5_stream md5;
+        std::uint64_t position = start;
+        file_writer& writer = *job.writer;
+        object_store::byte_sink sink = [&](std::span<const std::byte> piece) {
+          md5.update(piece);
+          if (pieces) {
+            writer.write_piece(position, piece);
+            bytes_done_ += piece.size();
+          } else {
+            std::memcpy(buffer.data() + (position - offset), piece.data(), piece.size());
+          }
+          position += piece.size();
+        };
+        const read_result r = co_await plan_.source->read_range_to_checked(
+            job.source_path, start, want, scratch, std::move(sink), job.plan.source.etag);
+        const std::string actual = md5.finish_base64();
+        if (r.range_md5.empty() || r.range_md5 == actual) {
+          total.bytes += r.bytes;
+          total.etag = r.etag;
+          if (r.bytes < want) co_return total;  // end of the object: the caller reports it
+          break;
+        }
+        counters.add(counter::checksum_mismatches);
+        if (pieces) bytes_done_ -= r.bytes;
+        const std::string where =
+            fmt::format("bytes {}-{} of '{}'", start, start + want - 1, job.plan.relative);
+        if (attempt >= budget) {
+          throw_error(errc::protocol,
+                      fmt::format("{} arrived corrupted {} times in a row (MD5 {} but the server "
+                                  "says {}); check the network path (proxies, NICs) to the "
+                                  "storage account",
+                                  where, attempt + 1, actual, r.range_md5));
+        }
+        counters.add(counter::retries);
+        log::warn("transfer",
+                  "{} do not match the server's MD5 ({} but the server says {}): reading them "
+                  "again (retry {} of {})",
+                  where, actual, r.range_md5, attempt + 1, budget);
+      }
+    }
+    co_return total;
   }
 
   awaitable<void> finish(file_job& job) {

@@ -219,7 +219,7 @@ class local_destination final : public destination {
     unique_fd file;
     for (int attempt = 0; attempt < 2; ++attempt) {
       file = unique_fd(::openat(parent.get(), partial.c_str(),
-                                O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644));
+                                O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, 0644));
       if (file.get() >= 0 || errno != EEXIST) break;
       // A partial file left by a killed run: remove it (unlinkat never follows links).
       ::unlinkat(parent.get(), partial.c_str(), 0);

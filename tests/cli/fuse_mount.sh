@@ -75,7 +75,9 @@ with open(os.path.join(mnt, "big.bin"), "rb", buffering=0) as f:
 PY
 then ok "python scandir, seek and random reads"; else fail "python reader"; fi
 
-# another user: no allow_other → EACCES
+# another user: no allow_other → EACCES (the work folder is opened up first, so only the mount
+# itself can refuse)
+chmod 755 "$WORK"
 if command -v setpriv >/dev/null; then
   set +e; out="$(setpriv --reuid=nobody --regid=nogroup --clear-groups ls "$ro" 2>&1)"; r=$?; set -e
   [[ $r != 0 && "$out" == *"ermission denied"* ]] && ok "another user gets EACCES without --allow-other" || fail "other user: $r $out"

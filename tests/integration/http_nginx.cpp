@@ -140,7 +140,7 @@ TEST_CASE("a body longer than body_into is a protocol error") {
         }) == errc::protocol);
 }
 
-TEST_CASE("HEAD reports size and ETag without a body; 404 comes back as a response") {
+TEST_CASE("HEAD reports size and ETag without a body - 404 comes back as a response") {
   const auto file = publish(12345, 15);
   request head = get(nginx("http") + "/files/" + file.path);
   head.method = "HEAD";

@@ -82,7 +82,7 @@ TEST_CASE("golden vector: emulator path-style GET with Range, odd header case an
         "3tJb5xKeRldqVfkYhIpf5UiiOtpJn1K3fFYc9/T890U=");
 }
 
-TEST_CASE("Content-Length 0 is signed as empty; an explicit header wins over the body size") {
+TEST_CASE("Content-Length 0 is signed as empty - an explicit header wins over the body size") {
   http::request req;
   req.method = "PUT";
   req.url = "https://a.blob.core.windows.net/c?restype=container";

@@ -115,7 +115,7 @@ struct scripted_sender {
 
 }  // namespace
 
-TEST_CASE("jwt_expiry reads exp; opaque tokens have none") {
+TEST_CASE("jwt_expiry reads exp - opaque tokens have none") {
   CHECK(auth::jwt_expiry(make_jwt(1800000000)) == system_clock::time_point{} + 1800000000s);
   CHECK_FALSE(auth::jwt_expiry("opaque-token"));
   CHECK_FALSE(auth::jwt_expiry("a.!!!.c"));
@@ -166,7 +166,7 @@ TEST_CASE("token cache: single flight for many concurrent waiters") {
   CHECK(fetches == 1);
 }
 
-TEST_CASE("token cache: a failed fetch reaches every waiter once; no valid token means error") {
+TEST_CASE("token cache: a failed fetch reaches every waiter once - no valid token means error") {
   fake_clock clock;
   int fetches = 0;
   auth::token_cache cache(
@@ -373,7 +373,7 @@ TEST_CASE("static bearer token: header, x-ms-version, and refusal once its exp p
   }
 }
 
-TEST_CASE("token file: re-read when the mtime changes; an expired token is refused") {
+TEST_CASE("token file: re-read when the mtime changes - an expired token is refused") {
   fake_clock clock;
   auto dir = std::filesystem::temp_directory_path() /
              ("dataport_auth_token_" + std::to_string(::getpid()));

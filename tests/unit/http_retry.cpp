@@ -215,7 +215,7 @@ TEST_CASE("the same x-ms-client-request-id is sent on every attempt") {
   }
 }
 
-TEST_CASE("network and timeout failures are retried; tls and protocol are not") {
+TEST_CASE("network and timeout failures are retried - tls and protocol are not") {
   harness h;
   h.transport->push_error(errc::network);
   h.transport->push_error(errc::timeout);

@@ -25,7 +25,7 @@ settings no_tiers() {
 }
 }  // namespace
 
-TEST_CASE("planner: sequential reads ramp the window; a far seek starts a new stream") {
+TEST_CASE("planner: sequential reads ramp the window - a far seek starts a new stream") {
   io_detail::prefetch_planner p(8, 2, 2, 0, 100);
   REQUIRE_FALSE(p.on_read(0, 0));
   REQUIRE(p.wanted().empty());  // one read says nothing yet
@@ -63,7 +63,7 @@ TEST_CASE("sequential read fetches each block once, ahead of the reader, with If
           h.counters->get(counter::prefetch_issued_bytes));
 }
 
-TEST_CASE("random reads fetch little more than they read; seeks drop useless prefetch") {
+TEST_CASE("random reads fetch little more than they read - seeks drop useless prefetch") {
   reader_harness h(no_tiers());
   const auto source = test::random_bytes(2000 * 4096, 2);
   h.store->set_object("a", source);
@@ -114,7 +114,7 @@ TEST_CASE("the prefetch memory budget is shared by all files and never exceeded"
   REQUIRE(h.counters->get(counter::prefetch_issued_bytes) > 0);
 }
 
-TEST_CASE("a changed object fails with errc::changed; a new open sees the new bytes") {
+TEST_CASE("a changed object fails with errc::changed - a new open sees the new bytes") {
   reader_harness h(no_tiers());
   const auto v1 = test::random_bytes(10 * 4096, 1);
   const auto v2 = test::random_bytes(10 * 4096, 2);
@@ -134,7 +134,7 @@ TEST_CASE("a changed object fails with errc::changed; a new open sees the new by
   REQUIRE(std::equal(b.begin(), b.end(), v2.begin() + 8 * 4096));
 }
 
-TEST_CASE("a failed request fails that read only; the next read retries the block") {
+TEST_CASE("a failed request fails that read only - the next read retries the block") {
   reader_harness h(no_tiers());
   const auto source = test::random_bytes(10 * 4096, 4);
   h.store->set_object("a", source);
@@ -165,7 +165,7 @@ TEST_CASE("RAM tier: a second open of the same version hits memory, no storage r
   REQUIRE(h.counters->get(counter::cache_hits_memory) >= 20);
 }
 
-TEST_CASE("disk tier survives a restart; whole-file mode reads locally after open") {
+TEST_CASE("disk tier survives a restart - whole-file mode reads locally after open") {
   auto s = test::small_block_settings();
   s.memory_cache_size = 0;
   reader_harness h(s);

@@ -110,7 +110,7 @@ TEST_CASE("local paths become absolute normalised paths") {
   CHECK(resolve("/", ctx).path == "/");
 }
 
-TEST_CASE("plain web URLs use the https backend; a query becomes a credential") {
+TEST_CASE("plain web URLs use the https backend - a query becomes a credential") {
   const auto loc =
       resolve("https://Example.com:8443/files/a%20b.bin?token=abc123secret", context());
   CHECK(loc.backend == backend_kind::https);

@@ -122,7 +122,7 @@ TEST_CASE("every variable is read from the environment") {
   CHECK(s.workspace_file == "/etc/dp/ws.yaml");
 }
 
-TEST_CASE("SSL_CERT_FILE is the fallback CA file; empty variables count as unset") {
+TEST_CASE("SSL_CERT_FILE is the fallback CA file - empty variables count as unset") {
   CHECK(settings::from_environment(env_of({{"SSL_CERT_FILE", "/ssl.pem"}})).ca_file == "/ssl.pem");
   CHECK(settings::from_environment(
             env_of({{"SSL_CERT_FILE", "/ssl.pem"}, {"DATAPORT_CA_FILE", "/dp.pem"}}))
@@ -208,7 +208,7 @@ TEST_CASE("bad values name the variable and the value") {
   }
 }
 
-TEST_CASE("set() applies one setting by name; validate() checks pairs") {
+TEST_CASE("set() applies one setting by name - validate() checks pairs") {
   settings s;
   s.set("DATASET_MOUNT_READ_BLOCK_SIZE", "4MB");
   CHECK(s.read_block_size == 4ull << 20);
@@ -234,7 +234,7 @@ TEST_CASE("describe() lists every setting and round-trips through set()") {
   auto s = settings::from_environment(
       env_of({{"DATASET_MOUNT_CACHE_SIZE", "-1GB"}, {"DATASET_MOUNT_READ_THREADS", "12"}}));
   const auto described = s.describe();
-  CHECK(described.size() == 28);
+  CHECK(described.size() == 30);  // + AZUREML_SNAPSHOT_MAX_SIZE_MB, AZUREML_SNAPSHOT_MAX_FILES
   CHECK(described.at("DATASET_MOUNT_CACHE_SIZE") == std::to_string(-(1ll << 30)));
   CHECK(described.at("DATASET_MOUNT_ATTRIBUTE_CACHE_TTL") == "unset");
   CHECK(described.at("DATASET_MOUNT_READ_THREADS") == "12");

@@ -140,7 +140,7 @@ TEST_CASE("listing: a repeated NextMarker is a pagination loop (protocol error)"
   CHECK(calls == 3);
 }
 
-TEST_CASE("reads send Range and If-Match on an encoded URL; 412 is changed") {
+TEST_CASE("reads send Range and If-Match on an encoded URL - 412 is changed") {
   harness h;
   h.transport->answer = [](const http::request& req) {
     http::response resp;

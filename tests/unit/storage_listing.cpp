@@ -73,7 +73,7 @@ TEST_CASE("NextMarker is returned verbatim") {
   CHECK(page.next_marker == "2!16!MDAwMDA2IWYyLmJpbg--");
 }
 
-TEST_CASE("BlobPrefix entries become directories; the folder marker itself is skipped") {
+TEST_CASE("BlobPrefix entries become directories - the folder marker itself is skipped") {
   const auto page = parse_list_blobs(fixture("blob_prefix.xml"), "root/", "u");
   REQUIRE(page.entries.size() == 3);
   CHECK(page.entries[0].path == "root/file.csv");

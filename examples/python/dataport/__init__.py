@@ -8,6 +8,7 @@ No compiled extension: the library is found through the DATAPORT_LIBRARY environ
     for entry in dataport.ls("wasbs://c@acct.blob.core.windows.net/folder"): print(entry["name"])
     with dataport.open("https://.../file.bin") as f: head = f.read(100)
     dataport.copy(src, dst, recursive=True, progress=lambda p: print(p["bytes_done"]))
+    with dataport.Context() as ctx, ctx.mount(uri, "/mnt/data", mode="rw_mount") as m: ...
 
 Module-level functions use one shared Context made on first use (settings from the environment);
 make your own Context(options) for other settings. Errors raise dataport.Error subclasses with
@@ -26,7 +27,7 @@ __all__ = [
     "Error", "InvalidArgument", "NotFound", "PermissionDenied", "AuthenticationFailed", "Changed",
     "AlreadyExists", "TransientExhausted", "Timeout", "NetworkError", "IOFailure", "Unsupported",
     "Cancelled", "NoSpace", "ProtocolError", "InternalError", "TLSError",
-    "Context", "Reader", "resolve", "stat", "ls", "open", "copy", "metrics", "version",
+    "Context", "Reader", "Mount", "resolve", "stat", "ls", "open", "copy", "metrics", "version",
 ]
 
 
@@ -111,6 +112,12 @@ def _load() -> ctypes.CDLL:
         "dataport_reader_shutdown": (None, [vp]),
         "dataport_copy": (st, [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
                                _PROGRESS_FN, vp, ctypes.POINTER(vp)]),
+        "dataport_mount": (st, [vp, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p,
+                                ctypes.POINTER(vp)]),
+        "dataport_unmount": (st, [vp]),
+        "dataport_mount_wait": (st, [vp, ctypes.POINTER(vp)]),
+        "dataport_mount_is_mounted": (ctypes.c_int, [vp]),
+        "dataport_mount_free": (None, [vp]),
     }
     del c_char_pp
     for name, (restype, argtypes) in sigs.items():
@@ -257,6 +264,81 @@ class Context:
             error.summary = json.loads(summary_text) if summary_text else None
             raise error
         return json.loads(summary_text)
+
+    def mount(self, uri: str, mountpoint: str, mode: str = "ro_mount", **options: Any
+              ) -> "Mount":
+        """Mounts `uri` on `mountpoint` (an existing empty folder) with FUSE and returns a Mount
+        (a context manager: leaving it unmounts and waits, raising IOFailure if uploads were left
+        pending). mode: "ro_mount" or "rw_mount". Options: allow_other, block_mode, preset,
+        cache_dir, max_threads, fuse_options (list of -o options); read_write=True is the same as
+        mode="rw_mount". The mount keeps serving if this Context is closed first."""
+        options = dict(options)
+        if "read_write" not in options or mode != "ro_mount":
+            options["mode"] = mode
+        return Mount(self, uri, mountpoint, options)
+
+
+class Mount:
+    """A FUSE mount served by this process (dataport_mount_session). Use it as a context manager,
+    or call unmount() and wait() yourself; close() frees it (unmounting first if needed)."""
+
+    def __init__(self, context: Context, uri: str, mountpoint: str,
+                 options: Optional[Dict[str, Any]] = None):
+        handle = ctypes.c_void_p()
+        _check(_lib.dataport_mount(context._h(), uri.encode(), os.fsencode(mountpoint),
+                                   _options(options), ctypes.byref(handle)))
+        self._handle = handle
+        self.uri = uri
+        self.mountpoint = mountpoint
+
+    def _h(self) -> ctypes.c_void_p:
+        if not self._handle:
+            raise InvalidArgument("this dataport.Mount is closed", 1)
+        return self._handle
+
+    @property
+    def is_mounted(self) -> bool:
+        return bool(self._handle) and _lib.dataport_mount_is_mounted(self._handle) == 1
+
+    def unmount(self) -> None:
+        """Asks for a lazy unmount and returns at once (wait() blocks until it is done)."""
+        _check(_lib.dataport_unmount(self._h()))
+
+    def wait(self) -> None:
+        """Blocks until unmounted and the last uploads are done. Raises IOFailure with
+        `.pending` (a list of {"path", "staging_file"}) when uploads were left pending."""
+        out = ctypes.c_void_p()
+        status = _lib.dataport_mount_wait(self._h(), ctypes.byref(out))
+        message = _lib.dataport_last_error().decode("utf-8", "replace")
+        text = _take_string(out)
+        pending = json.loads(text) if text else []
+        if status != 0:
+            error = _ERRORS.get(status, Error)(message, status)
+            error.pending = pending
+            raise error
+
+    def close(self) -> None:
+        """Frees the session; unmounts and waits first if still mounted."""
+        handle, self._handle = getattr(self, "_handle", None), None
+        if handle:
+            _lib.dataport_mount_free(handle)
+
+    def __enter__(self) -> "Mount":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:
+            if self._handle:
+                self.unmount()
+                self.wait()
+        finally:
+            self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
 
 
 class Reader(io.RawIOBase):

@@ -246,7 +246,7 @@ def test_concurrent_calls_from_many_threads(azurite):
 
 
 def test_fsspec_filesystem_reads_blobs(azurite):
-    fsspec = pytest.importorskip("fsspec")  # Debian python3-fsspec, installed by scripts/setup.sh
+    import fsspec  # Debian python3-fsspec (scripts/setup.sh): required, a missing one fails
     import dataport.fs  # noqa: F401  (registers the protocols)
     fs = dataport.fs.DataportFileSystem()
     names = sorted(fs.ls(azurite["folder"], detail=False))
@@ -260,3 +260,40 @@ def test_fsspec_filesystem_reads_blobs(azurite):
     container = azurite["container"].rsplit("/", 1)[1]
     with fsspec.open(f"wasb://{container}@devstoreaccount1.blob.core.windows.net/tree/small.txt", "rb") as f:
         assert f.read() == b"hello from dataport\n"
+
+
+def test_fsspec_reads_azureml_and_abfss_uris(azurite, tmp_path):
+    """fsspec-based code reads azureml:// (through a workspace datastore) and abfss:// (through the
+    workspace's accounts map) URIs; both point at the Azurite container here."""
+    import fsspec
+    import dataport.fs  # noqa: F401
+    service = azurite["container"].rsplit("/", 1)[0]          # <blob_url>/devstoreaccount1
+    container = azurite["container"].rsplit("/", 1)[1]
+    key = os.environ["AZURE_STORAGE_CONNECTION_STRING"].split("AccountKey=")[1].split(";")[0]
+    workspace = tmp_path / "workspace.yaml"
+    workspace.write_text(f"""
+datastores:
+  capistore:
+    type: azure_blob
+    account_name: devstoreaccount1
+    container_name: {container}
+    protocol: http
+    service_url: {service}
+    credentials: {{account_key: "{key}"}}
+accounts:
+  devstoreaccount1:
+    service_url: {service}
+    credentials: {{account_key: "{key}"}}
+""")
+    expected = hashlib.sha256(dataport.open(azurite["blob"]).read()).hexdigest()
+    with dataport.Context({"workspace": str(workspace)}) as ctx:
+        uris = ["azureml://datastores/capistore/paths/tree",
+                f"abfss://{container}@devstoreaccount1.dfs.core.windows.net/tree"]
+        for base in uris:
+            with fsspec.open(f"{base}/data.bin", "rb", context=ctx) as f:
+                assert hashlib.sha256(f.read()).hexdigest() == expected, base
+            fs, path = fsspec.core.url_to_fs(base, context=ctx)
+            assert isinstance(fs, dataport.fs.DataportFileSystem)
+            names = sorted(n.rsplit("/", 1)[1] for n in fs.ls(path, detail=False))
+            assert names == ["data.bin", "small.txt", "sub"], base
+            assert fs.cat_file(f"{path}/small.txt") == b"hello from dataport\n"

@@ -15,6 +15,10 @@ pub struct dataport_list {
 pub struct dataport_reader {
     _private: [u8; 0],
 }
+#[repr(C)]
+pub struct dataport_mount_session {
+    _private: [u8; 0],
+}
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,4 +55,9 @@ extern "C" {
     pub fn dataport_reader_shutdown(reader: *mut dataport_reader);
     pub fn dataport_copy(context: *mut dataport_context, source: *const c_char, destination: *const c_char, options_json: *const c_char, progress: dataport_progress_fn, user_data: *mut c_void, out_summary_json: *mut *mut c_char) -> dataport_status;
     pub fn dataport_metrics(context: *mut dataport_context, out_json: *mut *mut c_char) -> dataport_status;
+    pub fn dataport_mount(context: *mut dataport_context, uri: *const c_char, mountpoint: *const c_char, options_json: *const c_char, out: *mut *mut dataport_mount_session) -> dataport_status;
+    pub fn dataport_unmount(session: *mut dataport_mount_session) -> dataport_status;
+    pub fn dataport_mount_wait(session: *mut dataport_mount_session, out_pending_json: *mut *mut c_char) -> dataport_status;
+    pub fn dataport_mount_is_mounted(session: *const dataport_mount_session) -> c_int;
+    pub fn dataport_mount_free(session: *mut dataport_mount_session);
 }

@@ -22,7 +22,9 @@ std::string append_sas(std::string_view url, std::string_view sas);
 std::optional<std::string> sas_expiry_text(std::string_view sas);
 
 /// Parses "YYYY-MM-DD", "YYYY-MM-DDThh:mmZ", "YYYY-MM-DDThh:mm:ss[.fff]Z" (UTC) or with a
-/// "+hh:mm"/"-hh:mm" offset. nullopt when unparsable.
+/// "+hh:mm"/"-hh:mm" offset. nullopt when unparsable. A valid time that system_clock cannot
+/// hold (it ends in 2262 and starts in 1677) saturates to time_point::max() / min(), so a token
+/// that expires in 9999 never looks expired.
 std::optional<std::chrono::system_clock::time_point> parse_iso8601(std::string_view text);
 
 /// Throws dataport::error(authentication_failed) "the SAS token expired at <se>; generate a new

@@ -34,7 +34,8 @@ struct file_header {
 std::vector<std::byte> encode_header(const file_header& header, std::size_t pad_to = 0);
 
 /// Decodes the header at the start of `bytes`, or nullopt when it is not a valid header of this
-/// format version (wrong magic, version, sizes, header checksum, or not enough bytes).
+/// format version (wrong magic, version, sizes, header checksum, non-zero padding, or not enough
+/// bytes). A decoded header re-encodes (with pad_to = header_size) to exactly those bytes.
 std::optional<file_header> decode_header(std::span<const std::byte> bytes);
 
 /// SHA-256 of `text` (names of cache files).

@@ -37,7 +37,10 @@ inline std::string encode_block_id(std::string_view raw_id) {
 /// RFC 1123 date, always GMT and locale-independent: "Sun, 06 Nov 1994 08:49:37 GMT".
 std::string format_http_date(std::chrono::system_clock::time_point when);
 
-/// Parses an RFC 1123 date; nullopt for anything else (never throws).
+/// Parses an RFC 1123 date; nullopt for anything else (never throws): impossible calendar
+/// dates (31 Feb), years before 1900, and dates after 2262 that system_clock cannot hold. The
+/// weekday is not checked. Apart from it and a leap second (:60, read as the next second),
+/// format_http_date(parse_http_date(x)) == x.
 std::optional<std::chrono::system_clock::time_point> parse_http_date(std::string_view text);
 
 /// A parsed Content-Range header: "bytes first-last/total", "bytes first-last/*", "bytes */total".
