@@ -13,9 +13,10 @@
 //      all within AZUREML_OUTPUT_UPLOAD_TIMEOUT_SEC (a second signal cuts the uploads short).
 //
 // The working folder's ./logs (which also holds user_logs/ and data_capability/) is the run's
-// logs/ folder, uploaded at the end.
+// logs/ folder, streamed while the command runs (new and grown files every --log-interval-ms).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -327,6 +328,8 @@ run_result run_job(const context_options& base, const job_spec& spec, const run_
                                fmt::format("AZUREML_OUTPUT_UPLOAD_TIMEOUT_SEC={}",
                                            ctx.config().output_upload_timeout.count()));
     auto token = std::make_shared<cancel_token>();
+    const auto finalize_deadline =
+        std::chrono::steady_clock::now() + ctx.config().output_upload_timeout;
     upload_watchdog watchdog(ctx.config().output_upload_timeout, token);
     for (auto& in : inputs) {
       if (in.mount)
@@ -368,7 +371,10 @@ run_result run_job(const context_options& base, const job_spec& spec, const run_
                                   "{:.1f} s",
                                   result.name, result.command_exit_code, result.exit_code,
                                   static_cast<double>(elapsed.count()) / 1000.0));
-    for (auto& p : live_logs.stop(token)) result.problems.push_back("logs: " + p);
+    const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+        finalize_deadline - std::chrono::steady_clock::now());
+    for (auto& p : live_logs.stop(std::max(left, std::chrono::seconds(5))))
+      result.problems.push_back("logs: " + p);
   }
   if (result.exit_code == 0 && !result.problems.empty()) result.exit_code = 1;
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -23,7 +23,8 @@ void stage_code_snapshot(context& ctx, const job_spec& spec, const std::string& 
                          const std::string& working_dir, const std::string& remote_uri,
                          activity_log& log);
 
-/// Keeps a remote folder in step with a local logs folder while the command runs.
+/// Keeps a remote folder in step with a local logs folder while the command runs (new and grown
+/// files every `interval`, through dataport::log_streamer).
 class log_sync {
  public:
   log_sync(context& ctx, std::string local_dir, std::string remote_uri,
@@ -33,8 +34,9 @@ class log_sync {
   log_sync& operator=(const log_sync&) = delete;
 
   void start();
-  /// Stops the live upload and sends everything one last time. Returns the problems.
-  std::vector<std::string> stop(const std::shared_ptr<cancel_token>& cancel);
+  /// Stops the live upload and sends everything one last time, within `timeout`. Returns the
+  /// problems.
+  std::vector<std::string> stop(std::chrono::seconds timeout);
 
  private:
   struct impl;

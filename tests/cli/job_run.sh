@@ -4,7 +4,8 @@
 # ${{...}} substitution and AZURE_ML_INPUT_/AZURE_ML_OUTPUT_ variables, output path expressions
 # and the default output location, the run history (snapshot/, outputs/, logs/), a failing
 # command (outputs still uploaded, exit code kept), SIGTERM mid-run (forwarded, outputs still
-# uploaded, 128+15), malformed job files (file and line), refused modes, a reused job name.
+# uploaded, 128+15), live ./logs readable remotely before the job ends, malformed job files (file
+# and line), refused modes, a reused job name.
 source "$(dirname "$0")/lib.sh"
 [[ -e /dev/fuse ]] || { echo "FAIL: /dev/fuse missing"; exit 1; }
 JOB_PID=""
@@ -221,6 +222,31 @@ dp "${WS[@]}" cat "azureml://datastores/workspaceblobstore/paths/azureml/$name3/
 expect_out "before-signal" "with the bytes written before the signal"
 dp "${WS[@]}" cat "$(run_uri "$name3")outputs/kept.txt"; expect_out "kept" "./outputs uploaded after SIGTERM"
 dp "${WS[@]}" cat "$(run_uri "$name3")logs/data_capability/data-runtime.log"; expect_out "Activity=command, HowEnded=Failure" "logs uploaded after SIGTERM"
+
+# ---- live logs: ./logs is visible remotely while the command still runs --------------------------
+mkdir -p "$WORK/job4"
+cat >"$WORK/job4/job.yaml" <<YAML
+command: >-
+  mkdir -p logs && echo "step 1 of 2" >logs/live.txt &&
+  for i in \$(seq 1200); do [ -f $WORK/job4/go ] && break; sleep 0.1; done
+YAML
+name4="job4_$RANDOM$RANDOM"
+set +e
+"$DATAPORT_CLI" "${WS[@]}" job run --name "$name4" --log-interval-ms 200 "$WORK/job4/job.yaml" >"$WORK/out4" 2>"$WORK/err4" &
+JOB_PID=$!
+seen=""
+for _ in $(seq 600); do
+  if [[ "$("$DATAPORT_CLI" "${WS[@]}" cat "$(run_uri "$name4")logs/live.txt" 2>/dev/null)" == "step 1 of 2" ]]; then seen=yes; break; fi
+  kill -0 "$JOB_PID" 2>/dev/null || break
+  sleep 0.1
+done
+still_running=no; kill -0 "$JOB_PID" 2>/dev/null && still_running=yes
+touch "$WORK/job4/go"
+wait "$JOB_PID"; rc=$?
+JOB_PID=""
+set -e
+[[ -n "$seen" && $still_running == yes ]] && ok "./logs/live.txt was readable remotely while the job ran" || fail "live logs not seen during the run"
+[[ $rc == 0 ]] && ok "the live-logs job ends normally" || fail "live-logs job exit $rc"
 
 # ---- malformed job files: the file and the line -----------------------------------------------------
 printf 'command: echo hi\ninputs:\n  a: [1, 2\n' >"$WORK/bad1.yaml"
