@@ -11,7 +11,7 @@ source "$(dirname "$0")/lib.sh"
 JOB_PID=""
 cleanup() {
   [[ -n "$JOB_PID" ]] && kill -9 "$JOB_PID" 2>/dev/null || true
-  grep -F " $WORK/" /proc/mounts | cut -d' ' -f2 | while read -r m; do fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
+  { grep -F " $WORK/" /proc/mounts || true; } | cut -d' ' -f2 | while read -r m; do fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
