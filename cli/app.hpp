@@ -50,6 +50,7 @@ void add_stat_command(CLI::App& app, app_state& state, std::optional<int>& resul
 void add_cat_command(CLI::App& app, app_state& state, std::optional<int>& result);
 void add_put_command(CLI::App& app, app_state& state, std::optional<int>& result);
 void add_cp_command(CLI::App& app, app_state& state, std::optional<int>& result);
+void add_job_command(CLI::App& app, app_state& state, std::optional<int>& result);
 void add_snapshot_command(CLI::App& app, app_state& state, std::optional<int>& result);
 void add_mltable_command(CLI::App& app, app_state& state, std::optional<int>& result);
 #ifdef DATAPORT_WITH_FUSE

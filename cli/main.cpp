@@ -107,6 +107,7 @@ int run(int argc, char** argv) {
   add_cat_command(app, state, result);
   add_put_command(app, state, result);
   add_cp_command(app, state, result);
+  add_job_command(app, state, result);
   add_snapshot_command(app, state, result);
   add_mltable_command(app, state, result);
 #ifdef DATAPORT_WITH_FUSE

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job: installs what is missing, builds dataport, starts a local Azurite on 127.0.0.1,
 # seeds a sample dataset (titanic.csv in container `data` of the emulator account
-# `azuremlexampledata`, as in the platform's examples) and runs dataport on it end to end.
+# `azuremlexampledata`, as in the platform's examples, and 8 small generated images), runs the
+# example command job examples/job/job.yaml on it (ro_mount + download inputs, rw_mount + upload
+# outputs, ./outputs, live ./logs), lists where everything landed, then shows resolve/ls/stat/cat
+# and cp round trips.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$here/scripts/setup.sh"
@@ -62,6 +65,46 @@ uri="wasbs://data@azuremlexampledata.blob.core.windows.net/titanic.csv"
 run() { echo "\$ dataport $*"; "$dp" "$@"; }
 echo "== seeding the sample dataset =="
 run --log-level info put --create-container "$here/examples/data/titanic.csv" "$uri"
+echo "== seeding 8 small images (generated PNGs) =="
+python3 - "$work/images" <<'PY'
+import os, struct, sys, zlib
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+for i in range(8):
+    w = h = 32
+    raw = b"".join(b"\x00" + b"".join(bytes(((x * 8 + i * 29) % 256, (y * 8) % 256, (i * 31) % 256))
+                                      for x in range(w)) for y in range(h))
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    with open(os.path.join(out, f"passenger_{i + 1}.png"), "wb") as f:
+        f.write(png)
+PY
+run cp --progress none -R "$work/images" azureml://datastores/exampledata/paths/images
+
+echo "== running the example job: dataport job run examples/job/job.yaml =="
+job_name="titanic_demo_$(date -u +%Y%m%d_%H%M%S)"
+run job run --name "$job_name" "$here/examples/job/job.yaml"
+run_uri="azureml://datastores/workspaceblobstore/paths/ExperimentRun/dcid.$job_name/"
+echo "== where everything landed =="
+run ls -R -l "$run_uri"
+run ls -R -l "azureml://datastores/workspaceblobstore/paths/azureml/$job_name/"
+run ls -R -l "azureml://datastores/workspaceblobstore/paths/reports/$job_name/"
+run cat "azureml://datastores/workspaceblobstore/paths/reports/$job_name/report.md"
+run cat "${run_uri}outputs/metrics.json"; echo
+run cat "${run_uri}logs/train.log"
+"$dp" cat "azureml://datastores/workspaceblobstore/paths/reports/$job_name/images.json" >"$work/images.json"
+python3 - "$work/images.json" "$work/images" <<'PY' ||
+import hashlib, json, os, sys
+seen = {i["name"]: i["sha256"] for i in json.load(open(sys.argv[1]))}
+local = {n: hashlib.sha256(open(os.path.join(sys.argv[2], n), "rb").read()).hexdigest()
+         for n in os.listdir(sys.argv[2])}
+assert seen == local, (seen, local)
+PY
+  { echo "== FAILED: the images the job read through ro_mount differ from the seeded ones ==" >&2; exit 1; }
+echo "== ok: the job read every image byte-identical through the mount =="
+
 echo "== resolve, ls, stat, cat =="
 run resolve "$uri"
 run resolve azureml:titanic:1
