@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "dataport/error.hpp"
+#include "dataport/mltable.hpp"
 #include "dataport/object_store.hpp"
 #include "dataport/redact.hpp"
 
@@ -93,6 +94,38 @@ bool has_files(const std::string& folder) {
   return false;
 }
 
+/// eval_download / eval_mount: the MLTable's paths evaluated into the eval layout
+/// (<account>/<container>/<path>, the rewritten MLTable at the root), downloaded or mounted.
+void bind_mltable(context& ctx, const input_spec& in, const std::string& local,
+                  const job_folders& folders, activity_log& log, bound_input& bound) {
+  const std::string what = fmt::format("input '{}'", in.name);
+  activity_log::activity act(log, fmt::format("input.{}", to_string(in.mode)),
+                             fmt::format("name={} uri={}", in.name, redact_url(in.path)));
+  try {
+    const mltable::evaluation ev = mltable::evaluate(ctx, in.path);
+    make_folder(local);
+    if (in.mode == data_mode::eval_download) {
+      const transfer_summary summary = mltable::download(ctx, ev, local);
+      if (summary.files_failed > 0)
+        throw_error(
+            errc::io,
+            fmt::format("{}: {} of {} files failed to download: {}", what, summary.files_failed,
+                        summary.files_failed + summary.files_done, first_problems(summary)));
+    } else {
+      bound.mount =
+          mount_store(ctx, mltable::make_file_set_store(ctx, ev), "mltable:" + redact_url(in.path),
+                      local, (fs::path(folders.cache) / ("input-" + in.name)).string());
+    }
+    log.line("INFO", fmt::format("{}: MLTable evaluated to {} files ({})", what, ev.files.size(),
+                                 to_string(in.mode)));
+    bound.value = local;
+    act.success();
+  } catch (const std::exception& e) {
+    act.failure(e.what());
+    throw;
+  }
+}
+
 }  // namespace
 
 void check_modes_supported(const job_spec& spec) {
@@ -102,11 +135,6 @@ void check_modes_supported(const job_spec& spec) {
       throw_error(errc::unsupported,
                   fmt::format("{}:{}: input '{}' uses mode {}, but this dataport was built "
                               "without FUSE (DATAPORT_BUILD_FUSE=OFF): use mode download",
-                              spec.file, in.line, in.name, to_string(in.mode)));
-    if (in.mode == data_mode::eval_mount || in.mode == data_mode::eval_download)
-      throw_error(errc::unsupported,
-                  fmt::format("{}:{}: input '{}' uses mode {}: MLTable evaluation is not in this "
-                              "build yet; use mode download or ro_mount (the MLTable folder as is)",
                               spec.file, in.line, in.name, to_string(in.mode)));
   }
   for (const auto& out : spec.outputs) {
@@ -132,8 +160,12 @@ bound_input bind_input(context& ctx, const input_spec& in, const job_folders& fo
     log.line("INFO", fmt::format("{} (direct): {}", what, redact_url(in.path)));
     return bound;
   }
-  const location where = ctx.resolve(in.path);
   const std::string local = (fs::path(folders.inputs) / in.name).string();
+  if (in.mode == data_mode::eval_download || in.mode == data_mode::eval_mount) {
+    bind_mltable(ctx, in, local, folders, log, bound);
+    return bound;
+  }
+  const location where = ctx.resolve(in.path);
   activity_log::activity act(log, fmt::format("input.{}", to_string(in.mode)),
                              fmt::format("name={} uri={}", in.name, describe(where)));
   try {

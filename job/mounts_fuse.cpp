@@ -15,6 +15,12 @@ class fuse_job_mount final : public job_mount {
     options.cache_dir = cache_dir;
     session_.start(ctx, where, mountpoint, options);
   }
+  fuse_job_mount(context& ctx, std::shared_ptr<object_store> store, const std::string& identity,
+                 const std::string& mountpoint, const std::string& cache_dir) {
+    mount_options options;
+    options.cache_dir = cache_dir;
+    session_.start(ctx, std::move(store), identity, mountpoint, options);
+  }
 
   ~fuse_job_mount() override {
     if (!waited_) {
@@ -50,6 +56,12 @@ std::unique_ptr<job_mount> mount_location(context& ctx, const location& where,
                                           const std::string& mountpoint, bool read_write,
                                           const std::string& cache_dir) {
   return std::make_unique<fuse_job_mount>(ctx, where, mountpoint, read_write, cache_dir);
+}
+
+std::unique_ptr<job_mount> mount_store(context& ctx, std::shared_ptr<object_store> store,
+                                       const std::string& identity, const std::string& mountpoint,
+                                       const std::string& cache_dir) {
+  return std::make_unique<fuse_job_mount>(ctx, std::move(store), identity, mountpoint, cache_dir);
 }
 
 }  // namespace dataport::job::detail

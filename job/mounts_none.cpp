@@ -16,4 +16,10 @@ std::unique_ptr<job_mount> mount_location(context&, const location&, const std::
               "(outputs), or rebuild with FUSE");
 }
 
+std::unique_ptr<job_mount> mount_store(context& ctx, std::shared_ptr<object_store>,
+                                       const std::string&, const std::string& mountpoint,
+                                       const std::string& cache_dir) {
+  return mount_location(ctx, location{}, mountpoint, false, cache_dir);
+}
+
 }  // namespace dataport::job::detail

@@ -11,6 +11,7 @@
 
 #include "dataport/context.hpp"
 #include "dataport/location.hpp"
+#include "dataport/object_store.hpp"
 
 namespace dataport::job::detail {
 
@@ -31,5 +32,11 @@ bool mounts_supported() noexcept;
 std::unique_ptr<job_mount> mount_location(context& ctx, const location& where,
                                           const std::string& mountpoint, bool read_write,
                                           const std::string& cache_dir);
+
+/// Mounts an open store (an evaluated MLTable's file set) read-only at its root; `identity`
+/// names it in logs and keeps its cache entries apart. Same errors as mount_location.
+std::unique_ptr<job_mount> mount_store(context& ctx, std::shared_ptr<object_store> store,
+                                       const std::string& identity, const std::string& mountpoint,
+                                       const std::string& cache_dir);
 
 }  // namespace dataport::job::detail

@@ -174,6 +174,48 @@ grep -q "ActivityStarted, input.download name=csv" "$dlog" && grep -qE "Activity
 grep -qE "ActivityCompleted: Activity=command, HowEnded=Success" "$dlog" && ok "data-runtime.log: the command activity" || fail "command activity"
 no_secret
 
+# ---- MLTable inputs: eval_download and eval_mount ----------------------------------------------------
+# The table's paths: a file, a pattern (only img1..img3 match) and a folder; both modes must show
+# the same eval layout (<account>/<container>/<path>) with the rewritten MLTable at the root.
+mkdir -p "$WORK/table" "$WORK/job_ml"
+cat >"$WORK/table/MLTable" <<YAML
+paths:
+  - file: azureml://datastores/inputstore/paths/seed/titanic.csv
+  - pattern: azureml://datastores/inputstore/paths/seed/images/img[1-3].png
+  - folder: azureml://datastores/inputstore/paths/seed/images/sub/
+transformations:
+  - read_delimited:
+      delimiter: ','
+YAML
+dp "${WS[@]}" cp "$WORK/table/MLTable" "azureml://datastores/inputstore/paths/tables/t1/MLTable"; expect_rc 0 "upload the MLTable"
+cat >"$WORK/job_ml/job.yaml" <<'YAML'
+command: >-
+  (cd ${{inputs.dl}} && find . -type f ! -name MLTable -print0 | sort -z | xargs -0 sha256sum) >${{outputs.out}}/dl.sums &&
+  (cd ${{inputs.mnt}} && find . -type f ! -name MLTable -print0 | sort -z | xargs -0 sha256sum) >${{outputs.out}}/mnt.sums &&
+  cp ${{inputs.mnt}}/MLTable ${{outputs.out}}/MLTable.mnt && cp ${{inputs.dl}}/MLTable ${{outputs.out}}/MLTable.dl
+inputs:
+  dl:
+    type: mltable
+    path: azureml://datastores/inputstore/paths/tables/t1/
+    mode: eval_download
+  mnt:
+    type: mltable
+    path: azureml://datastores/inputstore/paths/tables/t1/
+    mode: eval_mount
+outputs:
+  out:
+    mode: upload
+YAML
+nameml="jobml_$RANDOM$RANDOM"
+dp "${WS[@]}" job run --name "$nameml" "$WORK/job_ml/job.yaml"; expect_rc 0 "a job with eval_download and eval_mount inputs runs"
+mlgot="$WORK/gotml"
+dp "${WS[@]}" cp -R "azureml://datastores/workspaceblobstore/paths/azureml/$nameml/out/" "$mlgot"; expect_rc 0 "download the MLTable job's output"
+expected_ml="$(cd "$WORK/seed" && for f in images/img1.png images/img2.png images/img3.png images/sub/big.png titanic.csv; do
+  printf '%s  ./devstoreaccount1/%s/seed/%s\n' "$(sha256sum <"$f" | cut -d' ' -f1)" "$d" "$f"; done | sort -k2)"
+[[ "$(sort -k2 "$mlgot/dl.sums")" == "$expected_ml" ]] && ok "eval_download: the evaluated files, byte-exact, in the eval layout" || fail "eval_download tree: $(cat "$mlgot/dl.sums")"
+[[ "$(sort -k2 "$mlgot/mnt.sums")" == "$expected_ml" ]] && ok "eval_mount: the same files through the mount, byte-exact" || fail "eval_mount tree: $(cat "$mlgot/mnt.sums")"
+grep -q "read_delimited" "$mlgot/MLTable.dl" && grep -q "read_delimited" "$mlgot/MLTable.mnt" && ok "the evaluated MLTable keeps its transformations" || fail "evaluated MLTable: $(cat "$mlgot/MLTable.dl")"
+
 # ---- a job name is used once ---------------------------------------------------------------------
 dp "${WS[@]}" job run "$WORK/job1/job.yaml"; expect_rc 1 "rerunning the same job name is refused"
 expect_err "already ran" "the message says the name was used"
