@@ -12,21 +12,6 @@
 #include "dataport/redact.hpp"
 
 namespace dataport::job::detail {
-namespace {
-
-std::string timestamp() {
-  const auto now = std::chrono::system_clock::now();
-  const auto seconds = std::chrono::system_clock::to_time_t(now);
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03}Z", buffer, millis);
-}
-
-}  // namespace
 
 activity_log::activity_log(const std::string& path) {
   file_ = std::fopen(path.c_str(), "ae");
@@ -43,8 +28,8 @@ void activity_log::line(std::string_view level, std::string_view text) {
   const std::string clean = redact_text(text);
   {
     std::lock_guard lock(mutex_);
-    std::fprintf(file_, "%s %-5.*s %s\n", timestamp().c_str(), static_cast<int>(level.size()),
-                 level.data(), clean.c_str());
+    std::fprintf(file_, "%s %-5.*s %s\n", log::utc_timestamp().c_str(),
+                 static_cast<int>(level.size()), level.data(), clean.c_str());
     std::fflush(file_);
   }
   if (level == "ERROR")

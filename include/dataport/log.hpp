@@ -17,6 +17,9 @@ namespace dataport::log {
 enum class level { trace = 0, debug = 1, info = 2, warn = 3, error = 4, off = 5 };
 
 void set_level(level lvl) noexcept;
+
+/// The current UTC time as log lines show it: "2026-12-06T01:17:12.591Z" (milliseconds).
+std::string utc_timestamp();
 level current_level() noexcept;
 inline bool enabled(level lvl) noexcept {
   return lvl >= current_level();

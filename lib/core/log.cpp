@@ -38,7 +38,9 @@ std::string_view level_name(level lvl) {
   return "?";
 }
 
-std::string timestamp() {
+}  // namespace
+
+std::string utc_timestamp() {
   const auto now = std::chrono::system_clock::now();
   const auto seconds = std::chrono::system_clock::to_time_t(now);
   const auto millis =
@@ -49,8 +51,6 @@ std::string timestamp() {
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &tm);
   return fmt::format("{}.{:03}Z", buffer, millis);
 }
-
-}  // namespace
 
 void set_level(level lvl) noexcept {
   current.store(lvl, std::memory_order_relaxed);
@@ -87,8 +87,8 @@ level parse_level(std::string_view text, std::string_view what) {
 }
 
 void write(level lvl, std::string_view component, std::string_view message) {
-  const std::string line =
-      fmt::format("{} {} [{}] {}\n", timestamp(), level_name(lvl), component, redact_text(message));
+  const std::string line = fmt::format("{} {} [{}] {}\n", utc_timestamp(), level_name(lvl),
+                                       component, redact_text(message));
   std::lock_guard lock(write_mutex);
   std::fwrite(line.data(), 1, line.size(), stderr);
   if (log_file) {

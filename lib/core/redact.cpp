@@ -15,6 +15,8 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "auth/detail/encoding.hpp"
+
 namespace dataport {
 namespace {
 
@@ -132,22 +134,6 @@ void scrub_jwts(std::string& text) {
   }
 }
 
-std::string percent_encoded(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : text) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(hex[u >> 4]);
-      out.push_back(hex[u & 15]);
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string redact_url(std::string_view url) {
@@ -233,7 +219,7 @@ std::string redact_text(std::string_view text) {
 
 void register_secret(std::string_view secret) {
   if (secret.size() < 8) return;
-  std::string encoded = percent_encoded(secret);  // as it would appear inside a URL
+  std::string encoded = auth::detail::percent_encode(secret);  // as it would appear inside a URL
   std::unique_lock lock(secrets_mutex);
   secrets().emplace(secret);
   if (encoded != secret) secrets().emplace(std::move(encoded));
