@@ -10,8 +10,27 @@ echo "== build (RelWithDebInfo) =="
 # -g1 (line tables, enough for stack traces) keeps the two builds inside CI's time budget.
 "$here/scripts/build.sh" "$here/build" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG"
+
+# Fuzzing (docs/fuzzing.md): every libFuzzer target, built with clang + ASan+UBSan in build-fuzz,
+# runs a fixed number of executions from a fixed seed (-seed=1 -runs=N, never a time limit), so
+# this stage does on a clean machine exactly what it did locally. The committed seeds and
+# regression inputs also run in both builds as ctest `fuzz-regression: <target>`. It runs at a
+# lower priority beside the tests below (they mostly wait on the servers); its output is printed
+# after them. DATAPORT_SKIP_FUZZ=1 skips it; DATAPORT_FUZZ_RUNS=N changes the executions per target.
+fuzz_pid=""
+if [[ "${DATAPORT_SKIP_FUZZ:-0}" != 1 ]]; then
+  nice -n 10 "$here/scripts/fuzz.sh" --runs "${DATAPORT_FUZZ_RUNS:-20000}" \
+    >"$here/build/fuzz-stage.log" 2>&1 &
+  fuzz_pid=$!
+fi
 echo "== tests =="
 (cd "$here/build" && ctest --output-on-failure --timeout 600)
+if [[ -n "$fuzz_pid" ]]; then
+  echo "== fuzz (libFuzzer, ${DATAPORT_FUZZ_RUNS:-20000} runs per target, seed 1) =="
+  fuzz_rc=0; wait "$fuzz_pid" || fuzz_rc=$?
+  cat "$here/build/fuzz-stage.log"
+  [[ $fuzz_rc == 0 ]] || { echo "fuzz stage failed (exit $fuzz_rc)"; exit 1; }
+fi
 
 if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
   echo "== build (ASan+UBSan) =="
@@ -33,13 +52,4 @@ if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
      ctest --output-on-failure --timeout 900 -LE "capi|valgrind")
 fi
 
-# Fuzzing (docs/fuzzing.md): every libFuzzer target, built with clang + ASan+UBSan in build-fuzz,
-# runs a fixed number of executions from a fixed seed (-seed=1 -runs=N, never a time limit), so
-# this stage does on a clean machine exactly what it did locally. The committed seeds and
-# regression inputs also run in both builds above as ctest `fuzz-regression: <target>`.
-# DATAPORT_SKIP_FUZZ=1 skips this stage; DATAPORT_FUZZ_RUNS=N changes the executions per target.
-if [[ "${DATAPORT_SKIP_FUZZ:-0}" != 1 ]]; then
-  echo "== fuzz (libFuzzer, ${DATAPORT_FUZZ_RUNS:-20000} runs per target, seed 1) =="
-  "$here/scripts/fuzz.sh" --runs "${DATAPORT_FUZZ_RUNS:-20000}"
-fi
 echo "== test.sh: all stages passed in ${SECONDS} s =="

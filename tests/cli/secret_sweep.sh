@@ -347,7 +347,11 @@ sw mount-wrong-key "AZURE_STORAGE_CONNECTION_STRING=$CS_WRONG" -- mount --foregr
 lib="$(dirname "$DATAPORT_CLI")/capi/libdataport_c.so"
 [[ -f "$lib" ]] || { echo "FAIL: $lib missing: build the dataport_c target"; exit 1; }
 preload=""
-if ldd "$lib" | grep -q libasan; then preload="$(gcc -print-file-name=libasan.so)"; fi  # ASan build
+# An ASan build of the library can only be loaded into python3 with the ASan runtime first, and
+# with libstdc++ already loaded so that ASan's __cxa_throw interceptor finds the real one.
+if ldd "$lib" | grep -q libasan; then
+  preload="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so.6)"
+fi
 capi() {  # capi LABEL [VAR=VALUE...] -- STEP...
   local label="$1"; shift
   local envs=()
