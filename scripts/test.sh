@@ -24,7 +24,9 @@ if [[ "${DATAPORT_SKIP_FUZZ:-0}" != 1 ]]; then
   fuzz_pid=$!
 fi
 echo "== tests =="
-(cd "$here/build" && ctest --output-on-failure --timeout 600)
+# Two tests at a time: most of them wait on the servers (integration tests that share server
+# state hold RESOURCE_LOCKs; every CLI script works in its own folders and containers).
+(cd "$here/build" && ctest -j2 --output-on-failure --timeout 600)
 if [[ -n "$fuzz_pid" ]]; then
   echo "== fuzz (libFuzzer, ${DATAPORT_FUZZ_RUNS:-20000} runs per target, seed 1) =="
   fuzz_rc=0; wait "$fuzz_pid" || fuzz_rc=$?
@@ -49,7 +51,7 @@ if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
   # job of the dedicated leak tests.
   (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:quarantine_size_mb=16 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     ctest --output-on-failure --timeout 900 -LE "capi|valgrind")
+     ctest -j2 --output-on-failure --timeout 900 -LE "capi|valgrind")
 fi
 
 echo "== test.sh: all stages passed in ${SECONDS} s =="
