@@ -4,13 +4,16 @@
 // would leave the user with an empty or broken folder, so start() stats the remote root and the
 // mountpoint and throws a clear error before touching the kernel. Unmounting is always lazy
 // (MNT_DETACH / fusermount3 -u -z): a reader blocked in the mount never makes unmount hang; the
-// loop ends when the kernel drops the connection.
+// loop ends when the kernel drops the connection. A program that keeps a file open would keep the
+// connection alive for ever, so unmount() aborts it after DATASET_UNMOUNT_TIMEOUT_SECONDS
+// (connection_abort.hpp).
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -20,6 +23,7 @@
 #include "dataport/attribute_cache.hpp"
 #include "dataport/log.hpp"
 #include "dataport/redact.hpp"
+#include "connection_abort.hpp"
 #include "filesystem.hpp"
 
 namespace dataport {
@@ -36,6 +40,10 @@ struct mount_session::impl {
   std::atomic<bool> unmount_requested{false};
   std::chrono::seconds unmount_timeout{30};
   unsigned max_threads = 32;
+  std::optional<unsigned> connection;  ///< fusectl id, for the abort after the unmount timeout
+  std::thread watchdog;                ///< started by unmount(); aborts a connection held open
+  std::mutex loop_mutex;
+  std::condition_variable loop_ended;
 };
 
 mount_session::mount_session() : impl_(std::make_unique<impl>()) {}
@@ -231,6 +239,7 @@ void serve_store(mount_session::impl& state, context& ctx, std::shared_ptr<objec
   state.session = session;
   state.mountpoint = mountpoint;
   state.unmount_timeout = config.unmount_timeout;
+  state.connection = fuse_adapter::fuse_connection_id(mountpoint);
   state.max_threads = options.max_threads;
   state.running = true;
   state.loop = std::thread([state = &state] {
@@ -239,7 +248,9 @@ void serve_store(mount_session::impl& state, context& ctx, std::shared_ptr<objec
     fuse_loop_cfg_set_idle_threads(loop_config, 8);
     fuse_session_loop_mt(state->session, loop_config);
     fuse_loop_cfg_destroy(loop_config);
+    std::lock_guard lock(state->loop_mutex);
     state->running = false;
+    state->loop_ended.notify_all();
   });
   log::info("mount", "mounted {} on {} ({})", state.fs->source, mountpoint,
             options.read_write ? "read-write" : "read-only");
@@ -348,13 +359,44 @@ void mount_session::unmount() {
   } catch (const error& e) {
     log::warn("mount", "{}", e.what());
     impl_->unmount_requested = false;
+    return;
   }
+  std::lock_guard guard(impl_->loop_mutex);
+  if (!impl_->running || impl_->watchdog.joinable()) return;  // wait() joins what is started here
+  impl_->watchdog = std::thread([state = impl_.get()] {
+    std::unique_lock lock(state->loop_mutex);
+    if (state->loop_ended.wait_for(lock, state->unmount_timeout,
+                                   [state] { return !state->running; }))
+      return;
+    lock.unlock();
+    if (!state->connection) {
+      log::error("mount",
+                 "{} is still in use {}s after the unmount and its FUSE connection is "
+                 "unknown: close the programs that use it",
+                 state->mountpoint, state->unmount_timeout.count());
+      return;
+    }
+    log::warn("mount",
+              "{} is still in use {}s after the unmount "
+              "(DATASET_UNMOUNT_TIMEOUT_SECONDS): aborting the FUSE connection; programs holding "
+              "its files get ENOTCONN",
+              state->mountpoint, state->unmount_timeout.count());
+    if (auto why = fuse_adapter::abort_fuse_connection(*state->connection); !why.empty()) {
+      log::error("mount", "cannot abort the FUSE connection of {}: {}", state->mountpoint, why);
+    }
+  });
 }
 
 std::vector<pending_upload> mount_session::wait() {
   std::vector<pending_upload> left;
   if (!impl_->loop.joinable()) return left;
   impl_->loop.join();
+  std::thread watchdog;
+  {
+    std::lock_guard lock(impl_->loop_mutex);  // running is false now: unmount() starts no other
+    watchdog = std::move(impl_->watchdog);
+  }
+  if (watchdog.joinable()) watchdog.join();
   fuse_session_unmount(impl_->session);
   fuse_session_destroy(impl_->session);
   impl_->session = nullptr;
