@@ -23,6 +23,17 @@ if [[ "${DATAPORT_SKIP_FUZZ:-0}" != 1 ]]; then
     >"$here/build/fuzz-stage.log" 2>&1 &
   fuzz_pid=$!
 fi
+# The ASan+UBSan build also starts now, at low priority beside the tests (see above): it only
+# uses the CPU the tests leave idle, and its tests run after the normal ones.
+asan_pid=""
+if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
+  # (Test discovery runs the test binaries during the build: same sanitizer options.)
+  ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=16 nice -n 10 \
+    "$here/scripts/build.sh" "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DDATAPORT_SANITIZE=ON \
+    -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DCMAKE_C_FLAGS_DEBUG="-g1" \
+    -DDATAPORT_BUILD_BENCHMARKS=OFF >"$here/build/asan-build.log" 2>&1 &
+  asan_pid=$!
+fi
 echo "== tests =="
 # Two tests at a time: most of them wait on the servers (integration tests that share server
 # state hold RESOURCE_LOCKs; every CLI script works in its own folders and containers).
@@ -34,13 +45,11 @@ if [[ -n "$fuzz_pid" ]]; then
   [[ $fuzz_rc == 0 ]] || { echo "fuzz stage failed (exit $fuzz_rc)"; exit 1; }
 fi
 
-if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
+if [[ -n "$asan_pid" ]]; then
   echo "== build (ASan+UBSan) =="
-  # (Test discovery runs the test binaries during the build: same sanitizer options.)
-  ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=16 \
-    "$here/scripts/build.sh" "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DDATAPORT_SANITIZE=ON \
-    -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DCMAKE_C_FLAGS_DEBUG="-g1" \
-    -DDATAPORT_BUILD_BENCHMARKS=OFF
+  asan_rc=0; wait "$asan_pid" || asan_rc=$?
+  tail -n 5 "$here/build/asan-build.log"
+  [[ $asan_rc == 0 ]] || { cat "$here/build/asan-build.log"; echo "ASan build failed"; exit 1; }
   echo "== tests under ASan+UBSan =="
   # The C ABI tests load libdataport_c.so into programs that are not built with ASan (python3,
   # cargo's test binaries, a dlopen loop, an installed-tree build); ASan cannot be loaded that
