@@ -45,9 +45,13 @@ struct settings {
                                                  ///< negative = leave that much free
   double file_cache_prune_threshold = 1.0;  ///< DATASET_MOUNT_FILE_CACHE_PRUNE_THRESHOLD (0..1]
   double file_cache_prune_target = 0.7;  ///< DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET [0..threshold]
-  std::uint64_t read_block_size = 2ull << 20;      ///< DATASET_MOUNT_READ_BLOCK_SIZE
-  unsigned read_buffer_block_count = 32;           ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
-  unsigned read_threads = 0;                       ///< DATASET_MOUNT_READ_THREADS; 0 = cores × 4
+  std::uint64_t read_block_size = 2ull << 20;  ///< DATASET_MOUNT_READ_BLOCK_SIZE
+  unsigned read_buffer_block_count = 32;       ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
+  unsigned read_threads = 0;                   ///< DATASET_MOUNT_READ_THREADS; 0 = cores × 4
+  /// DATAPORT_MOUNT_READ_FETCH_SIZE: adjacent prefetched blocks are fetched together in ranged
+  /// GETs of up to this many bytes (fewer requests; each block is usable as soon as it arrives).
+  /// At or below the block size: one request per block.
+  std::uint64_t read_fetch_size = 8ull << 20;
   bool block_based_cache_enabled = true;           ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
   std::uint64_t memory_cache_size = 128ull << 20;  ///< DATASET_MOUNT_MEMORY_CACHE_SIZE; 0 disables
   bool block_file_cache_enabled = true;            ///< DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED

@@ -207,6 +207,11 @@ const std::vector<setting_row>& rows() {
          s.read_block_size = size_in(n, v, 1, 256 * mib);
        },
        [](const settings& s) { return std::to_string(s.read_block_size); }},
+      {"DATAPORT_MOUNT_READ_FETCH_SIZE",
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.read_fetch_size = size_in(n, v, 0, 256 * mib);
+       },
+       [](const settings& s) { return std::to_string(s.read_fetch_size); }},
       {"DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT",
        [](settings& s, std::string_view n, std::string_view v) {
          s.read_buffer_block_count = static_cast<unsigned>(integer_in(n, v, 0, 4096));

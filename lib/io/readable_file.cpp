@@ -56,7 +56,7 @@ std::shared_ptr<readable_file::core::slot> readable_file::core::make_slot(bool p
   return s;
 }
 
-asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index) {
+asio::awaitable<block_data> readable_file::core::cached_block(std::uint64_t index) {
   const block_key key{object_id, info.etag, index};
   if (svc.memory) {
     if (auto hit = svc.memory->get(key)) co_return hit;
@@ -70,8 +70,19 @@ asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index)
       co_return hit;
     }
   }
+  co_return block_data{};
+}
+
+void readable_file::core::offer(std::uint64_t index, const block_data& data) {
+  const block_key key{object_id, info.etag, index};
+  if (svc.memory) svc.memory->put(key, data);
+  if (svc.disk && svc.config.block_file_cache_enabled) svc.disk->put_block_async(key, data);
+}
+
+asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index) {
+  if (auto hit = co_await cached_block(index)) co_return hit;
   const std::uint64_t length = block_length(index);
-  auto buffer = std::make_shared<std::vector<std::byte>>(static_cast<std::size_t>(length));
+  auto buffer = svc.make_block(static_cast<std::size_t>(length));
   std::size_t got = 0;
   while (got < length) {
     const auto result = co_await store->read_range(path, index * block_size + got,
@@ -85,8 +96,7 @@ asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index)
                                            path, info.size));
   }
   block_data data = std::move(buffer);
-  if (svc.memory) svc.memory->put(key, data);
-  if (svc.disk && svc.config.block_file_cache_enabled) svc.disk->put_block_async(key, data);
+  offer(index, data);
   co_return data;
 }
 
@@ -106,15 +116,91 @@ void readable_file::core::start(std::shared_ptr<slot> s, std::uint64_t index) {
       asio::detached);
 }
 
+void readable_file::core::launch(start_list& list) {
+  for (std::size_t i = 0; i < list.size();) {
+    const std::size_t n = std::max<std::size_t>(1, list[i].first->run);
+    if (list[i].first->prefetch) {
+      start_list run(list.begin() + static_cast<std::ptrdiff_t>(i),
+                     list.begin() + static_cast<std::ptrdiff_t>(i + n));
+      asio::co_spawn(
+          svc.io,
+          [self = shared_from_this(), run = std::move(run)]() -> asio::awaitable<void> {
+            co_await self->fetch_run(run);
+          },
+          asio::detached);
+    } else {
+      start(list[i].first, list[i].second);
+    }
+    i += n;
+  }
+}
+
+asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
+  std::size_t next = 0;  // the first block of the run not finished yet
+  try {
+    for (; next < run.size(); ++next) {
+      block_data hit = co_await cached_block(run[next].second);
+      if (!hit) break;
+      finish(run[next].first, std::move(hit), nullptr);
+    }
+    if (next < run.size()) {
+      std::uint64_t length = 0;
+      for (std::size_t i = next; i < run.size(); ++i) length += block_length(run[i].second);
+      std::vector<std::byte> scratch(
+          static_cast<std::size_t>(std::min<std::uint64_t>(length, 256 << 10)));
+      std::shared_ptr<std::vector<std::byte>> filling;
+      std::size_t filled = 0;
+      auto sink = [&](std::span<const std::byte> piece) {
+        while (!piece.empty() && next < run.size()) {
+          if (!filling) {
+            filling = svc.make_block(static_cast<std::size_t>(block_length(run[next].second)));
+            filled = 0;
+          }
+          const std::size_t n = std::min(piece.size(), filling->size() - filled);
+          std::memcpy(filling->data() + filled, piece.data(), n);
+          filled += n;
+          piece = piece.subspan(n);
+          if (filled == filling->size()) {  // a whole block: readers may use it now
+            block_data data = std::move(filling);
+            filling.reset();
+            offer(run[next].second, data);
+            finish(run[next].first, std::move(data), nullptr);
+            ++next;
+          }
+        }
+      };
+      const std::uint64_t offset = run[next].second * block_size;
+      std::string etag = info.etag;
+      std::string object_path = path;
+      co_await store->read_range_to(std::move(object_path), offset, length, scratch,
+                                    std::move(sink), std::move(etag));
+      if (next < run.size()) {
+        throw_error(errc::changed, fmt::format("'{}' is shorter than when it was opened ({} "
+                                               "bytes); reopen it to read the new version",
+                                               path, info.size));
+      }
+    }
+  } catch (...) {
+    const auto failure = std::current_exception();
+    for (; next < run.size(); ++next) finish(run[next].first, {}, failure);
+  }
+  start_list to_start;
+  {
+    std::lock_guard lock(mutex);
+    --inflight_prefetch;
+    if (!closed && !changed) pump(to_start);
+  }
+  launch(to_start);
+}
+
 void readable_file::core::finish(const std::shared_ptr<slot>& s, block_data data,
                                  std::exception_ptr failure) {
-  std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>> to_start;
+  start_list to_start;
   {
     std::lock_guard lock(mutex);
     s->data = std::move(data);
     s->failure = failure;
     s->done = true;
-    if (s->prefetch) --inflight_prefetch;
     if (s->dropped && s->prefetch && !s->used && s->data) {
       svc.counters->add(counter::prefetch_wasted_bytes, s->data->size());
     }
@@ -127,9 +213,10 @@ void readable_file::core::finish(const std::shared_ptr<slot>& s, block_data data
       }
     }
     s->event.close();
+    loaded.notify_all();
     if (!closed && !changed) pump(to_start);
   }
-  for (auto& [slot_ptr, index] : to_start) start(slot_ptr, index);
+  launch(to_start);
 }
 
 void readable_file::core::retire() {
@@ -147,19 +234,94 @@ void readable_file::core::retire() {
   }
 }
 
-void readable_file::core::pump(std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>& out) {
-  for (std::uint64_t index : planner.wanted()) {
+void readable_file::core::pump(start_list& out) {
+  const auto wanted = planner.wanted();  // per stream, ascending: adjacent blocks form runs
+  for (std::size_t i = 0; i < wanted.size();) {
     if (inflight_prefetch >= svc.options.max_inflight) break;
-    if (slots.count(index) != 0) continue;
-    const std::uint64_t length = block_length(index);
-    if (!svc.try_acquire_prefetch(length)) break;  // budget full: a later read resumes prefetch
-    auto s = make_slot(true);
-    s->leased = length;
-    ++inflight_prefetch;
-    svc.counters->add(counter::prefetch_issued_bytes, length);
-    slots.emplace(index, s);
-    out.emplace_back(std::move(s), index);
+    if (slots.count(wanted[i]) != 0) {
+      ++i;
+      continue;
+    }
+    const std::size_t run_start = out.size();
+    bool budget_full = false;
+    for (std::uint64_t index = wanted[i];
+         i < wanted.size() && wanted[i] == index && slots.count(index) == 0 &&
+         out.size() - run_start < svc.options.fetch_blocks;
+         ++i, ++index) {
+      const std::uint64_t length = block_length(index);
+      if (!svc.try_acquire_prefetch(length)) {  // budget full: a later read resumes prefetch
+        budget_full = true;
+        break;
+      }
+      auto s = make_slot(true);
+      s->leased = length;
+      svc.counters->add(counter::prefetch_issued_bytes, length);
+      slots.emplace(index, s);
+      out.emplace_back(std::move(s), index);
+    }
+    if (out.size() > run_start) {
+      out[run_start].first->run = static_cast<unsigned>(out.size() - run_start);
+      ++inflight_prefetch;
+    }
+    if (budget_full) break;
   }
+}
+
+std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::plan(
+    std::uint64_t first, std::uint64_t last, start_list& to_start) {
+  std::vector<std::shared_ptr<slot>> needed;
+  if (!closed) planner.on_read(first, last);
+  for (std::uint64_t index = first; index <= last; ++index) {
+    auto it = slots.find(index);
+    // A failed block is retried once by this read, unless the object changed.
+    if (it == slots.end() || (it->second->done && it->second->failure)) {
+      auto s = make_slot(false);
+      if (it != slots.end()) it->second->dropped = true;
+      slots[index] = s;
+      to_start.emplace_back(s, index);
+      needed.push_back(std::move(s));
+    } else {
+      needed.push_back(it->second);
+    }
+  }
+  if (!closed) {
+    retire();
+    pump(to_start);
+  }
+  return needed;
+}
+
+std::size_t readable_file::core::deliver(std::uint64_t offset, std::size_t total,
+                                         const std::vector<std::shared_ptr<slot>>& needed,
+                                         std::span<std::byte> into) {
+  const std::uint64_t first = offset / block_size;
+  std::size_t copied = 0;
+  for (std::size_t i = 0; i < needed.size(); ++i) {
+    const auto& s = needed[i];
+    if (s->failure) std::rethrow_exception(s->failure);
+    const std::uint64_t block_start = (first + i) * block_size;
+    const std::uint64_t from = std::max(offset, block_start) - block_start;
+    const std::uint64_t until =
+        std::min<std::uint64_t>(offset + total, block_start + s->data->size()) - block_start;
+    std::memcpy(into.data() + copied, s->data->data() + from,
+                static_cast<std::size_t>(until - from));
+    copied += static_cast<std::size_t>(until - from);
+  }
+  start_list to_start;
+  {
+    std::lock_guard lock(mutex);
+    for (const auto& s : needed) {
+      if (s->prefetch && !s->used) svc.counters->add(counter::prefetch_used_bytes, s->data->size());
+      s->used = true;
+    }
+    if (!closed && !changed) {
+      retire();
+      pump(to_start);
+    }
+  }
+  launch(to_start);
+  svc.counters->add(counter::reader_bytes_returned, copied);
+  return copied;
 }
 
 asio::awaitable<std::size_t> readable_file::core::read(std::uint64_t offset,
@@ -174,37 +336,15 @@ asio::awaitable<std::size_t> readable_file::core::read(std::uint64_t offset,
   if (offset >= info.size || into.empty()) co_return 0;
   const std::size_t total =
       static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), info.size - offset));
-  const std::uint64_t first = offset / block_size;
-  const std::uint64_t last = (offset + total - 1) / block_size;
   std::vector<std::shared_ptr<slot>> needed;
-  std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>> to_start;
+  start_list to_start;
   {
     std::lock_guard lock(mutex);
     if (changed) std::rethrow_exception(changed);
-    if (!closed) planner.on_read(first, last);
-    for (std::uint64_t index = first; index <= last; ++index) {
-      auto it = slots.find(index);
-      // A failed block is retried once by this read, unless the object changed.
-      if (it == slots.end() || (it->second->done && it->second->failure)) {
-        auto s = make_slot(false);
-        if (it != slots.end()) it->second->dropped = true;
-        slots[index] = s;
-        to_start.emplace_back(s, index);
-        needed.push_back(std::move(s));
-      } else {
-        needed.push_back(it->second);
-      }
-    }
-    if (!closed) {
-      retire();
-      pump(to_start);
-    }
+    needed = plan(offset / block_size, (offset + total - 1) / block_size, to_start);
   }
-  for (auto& [s, index] : to_start) start(s, index);
-
-  std::size_t copied = 0;
-  for (std::size_t i = 0; i < needed.size(); ++i) {
-    auto& s = needed[i];
+  launch(to_start);
+  for (const auto& s : needed) {
     bool done;
     {
       std::lock_guard lock(mutex);
@@ -214,30 +354,30 @@ asio::awaitable<std::size_t> readable_file::core::read(std::uint64_t offset,
       boost::system::error_code ignored;  // the channel only ever closes: that is the signal
       co_await s->event.async_receive(asio::redirect_error(asio::use_awaitable, ignored));
     }
-    if (s->failure) std::rethrow_exception(s->failure);
-    const std::uint64_t index = first + i;
-    const std::uint64_t block_start = index * block_size;
-    const std::uint64_t from = std::max(offset, block_start) - block_start;
-    const std::uint64_t until =
-        std::min<std::uint64_t>(offset + total, block_start + s->data->size()) - block_start;
-    std::memcpy(into.data() + copied, s->data->data() + from,
-                static_cast<std::size_t>(until - from));
-    copied += static_cast<std::size_t>(until - from);
-    std::lock_guard lock(mutex);
-    if (s->prefetch && !s->used) svc.counters->add(counter::prefetch_used_bytes, s->data->size());
-    s->used = true;
   }
-  to_start.clear();
+  co_return deliver(offset, total, needed, into);
+}
+
+std::size_t readable_file::core::read_blocking(std::uint64_t offset, std::span<std::byte> into) {
+  if (offset >= info.size || into.empty()) return 0;
+  const std::size_t total =
+      static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), info.size - offset));
+  std::vector<std::shared_ptr<slot>> needed;
+  start_list to_start;
   {
     std::lock_guard lock(mutex);
-    if (!closed && !changed) {
-      retire();
-      pump(to_start);
-    }
+    if (changed) std::rethrow_exception(changed);
+    needed = plan(offset / block_size, (offset + total - 1) / block_size, to_start);
   }
-  for (auto& [s, index] : to_start) start(s, index);
-  svc.counters->add(counter::reader_bytes_returned, copied);
-  co_return copied;
+  launch(to_start);
+  {
+    // A sequential reader behind the prefetcher finds its blocks loaded and never waits here.
+    std::unique_lock lock(mutex);
+    loaded.wait(lock, [&] {
+      return std::all_of(needed.begin(), needed.end(), [](const auto& s) { return s->done; });
+    });
+  }
+  return deliver(offset, total, needed, into);
 }
 
 void readable_file::core::close() {
@@ -271,7 +411,7 @@ std::size_t readable_file::read_at_blocking(std::uint64_t offset, std::span<std:
     throw_error(errc::internal,
                 "read_at_blocking() was called from an I/O thread; co_await read_at()");
   }
-  return asio::co_spawn(core_->svc.io, core_->read(offset, into), asio::use_future).get();
+  return core_->read_blocking(offset, into);
 }
 
 std::uint64_t readable_file::size() const noexcept {

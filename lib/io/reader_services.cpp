@@ -1,4 +1,5 @@
 // reader_services: the shared parts of all open files (caches, disk pool, prefetch budget).
+#include <algorithm>
 #include <thread>
 
 #include "dataport/context.hpp"
@@ -12,6 +13,8 @@ reader_options reader_options::from_settings(const settings& config) {
   o.block_size = std::max<std::uint64_t>(config.read_block_size, 4096);
   o.window_blocks = config.read_buffer_block_count;
   o.max_inflight = std::max(1u, config.effective_read_threads());
+  o.fetch_blocks = static_cast<unsigned>(
+      std::clamp<std::uint64_t>(config.read_fetch_size / o.block_size, 1, 64));
   o.block_mode = config.block_based_cache_enabled;
   o.prefetch_memory_budget = 2ull * std::max(1u, o.window_blocks) * o.block_size;
   o.whole_file_chunk_size = std::max<std::uint64_t>(o.block_size, 8ull << 20);
@@ -27,6 +30,8 @@ reader_services::impl::impl(boost::asio::io_context& context_io, settings s,
       attributes(config.attribute_cache_ttl),
       disk_pool(options.disk_threads) {
   prefetch_budget = options.prefetch_memory_budget;
+  pool->block_size = static_cast<std::size_t>(options.block_size);
+  pool->limit = block_pool_bytes / pool->block_size;
   if (config.memory_cache_size > 0) {
     memory = std::make_unique<memory_block_cache>(config.memory_cache_size, counters);
   }
@@ -42,6 +47,26 @@ reader_services::impl::impl(boost::asio::io_context& context_io, settings s,
 
 reader_services::impl::~impl() {
   disk_pool.join();
+}
+
+std::shared_ptr<std::vector<std::byte>> reader_services::impl::make_block(std::size_t length) {
+  std::unique_ptr<std::vector<std::byte>> buffer;
+  if (length == pool->block_size) {
+    std::lock_guard lock(pool->mutex);
+    if (!pool->free.empty()) {
+      buffer = std::move(pool->free.back());
+      pool->free.pop_back();
+    }
+  }
+  if (!buffer) buffer = std::make_unique<std::vector<std::byte>>(length);
+  auto recycle = [weak = std::weak_ptr<block_pool>(pool)](std::vector<std::byte>* raw) {
+    std::unique_ptr<std::vector<std::byte>> owned(raw);
+    if (auto p = weak.lock(); p && owned->size() == p->block_size) {
+      std::lock_guard lock(p->mutex);
+      if (p->free.size() < p->limit) p->free.push_back(std::move(owned));
+    }
+  };
+  return {buffer.release(), std::move(recycle)};
 }
 
 bool reader_services::impl::try_acquire_prefetch(std::uint64_t n) noexcept {

@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
@@ -23,6 +24,7 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
     bool done = false;
     bool used = false;
     bool dropped = false;      // removed from the map (no stream wants it)
+    unsigned run = 0;          // on the first slot of a prefetch run: the run's length in blocks
     std::uint64_t leased = 0;  // prefetch budget bytes returned on destruction
     reader_services::impl* owner = nullptr;
     block_data data;
@@ -36,12 +38,33 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
 
   std::uint64_t block_length(std::uint64_t index) const;
   std::shared_ptr<slot> make_slot(bool prefetch);
+  /// The block from the RAM or disk tier, or null.
+  boost::asio::awaitable<block_data> cached_block(std::uint64_t index);
+  /// Offers a block fetched from storage to the RAM and disk tiers.
+  void offer(std::uint64_t index, const block_data& data);
   boost::asio::awaitable<block_data> load_block(std::uint64_t index);
+  using start_list = std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>;
+  /// Starts one demand block.
   void start(std::shared_ptr<slot> s, std::uint64_t index);
+  /// Starts what plan()/pump() queued: demand blocks one by one, prefetch runs as one request each.
+  void launch(start_list& list);
+  /// One prefetch run of adjacent blocks: tier hits first, then one ranged GET for the rest whose
+  /// blocks are finished one by one as their bytes arrive. Ends one in-flight prefetch request.
+  boost::asio::awaitable<void> fetch_run(start_list run);
   void finish(const std::shared_ptr<slot>& s, block_data data, std::exception_ptr failure);
-  void retire();                                                                 // requires mutex
-  void pump(std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>& out);  // requires mutex
+  void retire();               // requires mutex
+  void pump(start_list& out);  // requires mutex; queues prefetch runs
   boost::asio::awaitable<std::size_t> read(std::uint64_t offset, std::span<std::byte> into);
+  /// The same for a thread that may block (FUSE, C ABI): waits on `loaded`, never hops threads.
+  std::size_t read_blocking(std::uint64_t offset, std::span<std::byte> into);
+  /// The slots of blocks first..last (made and queued in `to_start` when missing); feeds the
+  /// planner and queues prefetch. Requires mutex.
+  std::vector<std::shared_ptr<slot>> plan(std::uint64_t first, std::uint64_t last,
+                                          start_list& to_start);
+  /// Copies the loaded `needed` blocks into `into` (rethrowing a block's failure), marks them
+  /// used, and queues the prefetch the read made room for. Requires every slot done.
+  std::size_t deliver(std::uint64_t offset, std::size_t total,
+                      const std::vector<std::shared_ptr<slot>>& needed, std::span<std::byte> into);
   boost::asio::awaitable<void> download_whole_file();
   void close();
 
@@ -56,9 +79,10 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   std::shared_ptr<cached_file> whole;  // whole-file mode: the pinned local copy
 
   std::mutex mutex;
+  std::condition_variable loaded;  // notified (under mutex) whenever a slot becomes done
   io_detail::prefetch_planner planner;
   std::map<std::uint64_t, std::shared_ptr<slot>> slots;
-  unsigned inflight_prefetch = 0;
+  unsigned inflight_prefetch = 0;  // prefetch requests (runs) in flight
   bool closed = false;
   std::exception_ptr changed;  // set once the object is known to have changed
 };

@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <vector>
 #include <type_traits>
 
 #include <boost/asio/associated_executor.hpp>
@@ -24,6 +26,11 @@ namespace dataport {
 struct reader_services::impl {
   impl(boost::asio::io_context& context_io, settings s, std::shared_ptr<metrics> c);
   ~impl();
+
+  /// A buffer for one block fetched from storage, `length` bytes (contents unspecified). Freed
+  /// full-size buffers go back to a small pool (block_pool_limit buffers) and are handed out again:
+  /// a streaming reader then neither zero-fills nor page-faults fresh memory for every block.
+  std::shared_ptr<std::vector<std::byte>> make_block(std::size_t length);
 
   /// Reserves `n` bytes of the prefetch budget; false (and nothing reserved) when full.
   bool try_acquire_prefetch(std::uint64_t n) noexcept;
@@ -68,6 +75,15 @@ struct reader_services::impl {
   boost::asio::thread_pool disk_pool;
   std::atomic<std::uint64_t> prefetch_held{0};
   std::uint64_t prefetch_budget = 0;
+
+  struct block_pool {
+    std::mutex mutex;
+    std::vector<std::unique_ptr<std::vector<std::byte>>> free;
+    std::size_t block_size = 0;
+    std::size_t limit = 0;
+  };
+  static constexpr std::size_t block_pool_bytes = 32u << 20;  ///< RAM the idle pool may keep
+  std::shared_ptr<block_pool> pool = std::make_shared<block_pool>();
 };
 
 }  // namespace dataport
