@@ -2,15 +2,22 @@
 // Usage: dataport_reader_bench <scenario> <blob-url-or-uri> [request-bytes] [threads]
 //   scenario: seq | threads | random | small (the URI is then a folder; files listed in it)
 // Prints one JSON line: MB/s, storage bytes fetched per byte read, peak RSS (MiB), metrics.
+// With DATAPORT_BENCH_SHA256=1 the seq scenario also hashes what it read (field "sha256"), for an
+// untimed verification run.
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <sys/resource.h>
+
+#include <openssl/evp.h>
+
+#include <fmt/format.h>
 
 #include "dataport/context.hpp"
 #include "dataport/metrics.hpp"
@@ -55,7 +62,25 @@ int main(int argc, char** argv) {
       read_bytes += n;
     }
   };
-  if (scenario == "seq") {
+  std::string digest;
+  if (scenario == "seq" && std::getenv("DATAPORT_BENCH_SHA256")) {
+    auto f = readable_file::open_blocking(services, store, paths[0]);
+    EVP_MD_CTX* hash = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(hash, EVP_sha256(), nullptr);
+    std::vector<std::byte> buffer(request);
+    for (std::uint64_t off = 0; off < f->size();) {
+      const auto n = f->read_at_blocking(off, buffer);
+      if (n == 0) break;
+      EVP_DigestUpdate(hash, buffer.data(), n);
+      off += n;
+      read_bytes += n;
+    }
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_DigestFinal_ex(hash, out, &length);
+    EVP_MD_CTX_free(hash);
+    for (unsigned int i = 0; i < length; ++i) digest += fmt::format("{:02x}", out[i]);
+  } else if (scenario == "seq") {
     auto f = readable_file::open_blocking(services, store, paths[0]);
     read_range(*f, 0, f->size());
   } else if (scenario == "threads") {
@@ -94,9 +119,9 @@ int main(int argc, char** argv) {
   const auto fetched = ctx.counters()->get(counter::bytes_received);
   std::printf(
       "{\"scenario\":\"%s\",\"request\":%zu,\"seconds\":%.3f,\"mb_per_s\":%.1f,"
-      "\"fetched_per_read\":%.3f,\"peak_rss_mib\":%.1f,\"metrics\":%s}\n",
+      "\"fetched_per_read\":%.3f,\"peak_rss_mib\":%.1f,\"sha256\":\"%s\",\"metrics\":%s}\n",
       scenario.c_str(), request, seconds, read_bytes / 1e6 / seconds,
       read_bytes ? static_cast<double>(fetched) / static_cast<double>(read_bytes) : 0.0,
-      usage.ru_maxrss / 1024.0, ctx.counters()->to_json().c_str());
+      usage.ru_maxrss / 1024.0, digest.c_str(), ctx.counters()->to_json().c_str());
   return 0;
 }

@@ -59,6 +59,19 @@ std::optional<unsigned> fuse_connection_id(const std::string& mountpoint) {
   return found;
 }
 
+std::string set_fuse_readahead(unsigned id, unsigned kib) {
+  const std::string file = fmt::format("/sys/class/bdi/0:{}/read_ahead_kb", id);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return fmt::format("cannot open {}: {}", file, std::strerror(errno));
+  const std::string value = std::to_string(kib);
+  const bool written =
+      ::write(fd, value.data(), value.size()) == static_cast<ssize_t>(value.size());
+  const int saved = errno;
+  ::close(fd);
+  if (!written) return fmt::format("cannot write {}: {}", file, std::strerror(saved));
+  return {};
+}
+
 std::string abort_fuse_connection(unsigned id) {
   const std::string file = fmt::format("{}/{}/abort", control_root, id);
   struct stat st {};

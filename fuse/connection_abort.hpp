@@ -16,6 +16,11 @@ namespace dataport::fuse_adapter {
 /// /proc/self/mountinfo), or nullopt when no FUSE file system is mounted there.
 std::optional<unsigned> fuse_connection_id(const std::string& mountpoint);
 
+/// Sets the kernel readahead of the mount's backing device (/sys/class/bdi/0:<id>/read_ahead_kb):
+/// the kernel gives a FUSE mount 128 KiB whatever max_readahead says, which leaves a sequential
+/// reader one request deep. Returns an empty string on success, else why it failed.
+std::string set_fuse_readahead(unsigned id, unsigned kib);
+
 /// Writes to the connection's abort file, mounting fusectl on /sys/fs/fuse/connections first when
 /// it is not mounted (needs root). Returns an empty string on success, else why it failed.
 std::string abort_fuse_connection(unsigned id);

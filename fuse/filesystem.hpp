@@ -26,6 +26,10 @@
 
 namespace dataport::fuse_adapter {
 
+/// Kernel readahead of a mount, bytes: asked for at FUSE init (max_readahead) and set on the
+/// mount's backing device after mounting, so sequential readers keep several requests in flight.
+inline constexpr unsigned kernel_readahead = 4u << 20;
+
 /// ino ↔ path, with the kernel's lookup counts (an inode lives until forget brings it to 0).
 class inode_table {
  public:

@@ -240,6 +240,11 @@ void serve_store(mount_session::impl& state, context& ctx, std::shared_ptr<objec
   state.mountpoint = mountpoint;
   state.unmount_timeout = config.unmount_timeout;
   state.connection = fuse_adapter::fuse_connection_id(mountpoint);
+  if (state.connection) {  // kernel readahead as large as the FUSE init asks (fuse_adapter's init)
+    const auto why =
+        fuse_adapter::set_fuse_readahead(*state.connection, fuse_adapter::kernel_readahead >> 10);
+    if (!why.empty()) log::debug("mount", "kernel readahead left at its default: {}", why);
+  }
   state.max_threads = options.max_threads;
   state.running = true;
   state.loop = std::thread([state = &state] {
