@@ -6,7 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
-  build-essential cmake ninja-build pkg-config git clang clang-format libclang-rt-14-dev
+  build-essential cmake ninja-build pkg-config git clang clang-format libclang-rt-14-dev lld
   libboost1.81-dev libboost-url1.81-dev libboost-context1.81-dev libssl-dev openssl
   nlohmann-json3-dev libfmt-dev catch2 libfuse3-dev fuse3 libpugixml-dev libyaml-cpp-dev
   libcli11-dev libspdlog-dev

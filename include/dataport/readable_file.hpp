@@ -57,7 +57,6 @@ struct reader_options {
   unsigned seek_back_blocks = 2;     ///< a backward seek this small keeps the stream
   unsigned seek_forward_blocks = 0;  ///< a forward skip this small keeps it; 0: window / 4
   std::uint64_t whole_file_chunk_size = 8ull << 20;  ///< range size of whole-file downloads
-  unsigned disk_threads = 4;                         ///< threads of the disk tier's read pool
 
   static reader_options from_settings(const settings& config);
 };

@@ -104,6 +104,7 @@ void readable_file::core::start(std::shared_ptr<slot> s, std::uint64_t index) {
   asio::co_spawn(
       svc.io,
       [self = shared_from_this(), s, index]() -> asio::awaitable<void> {
+        const abandon_guard guard{self, {s}};
         block_data data;
         std::exception_ptr failure;
         try {
@@ -136,6 +137,8 @@ void readable_file::core::launch(start_list& list) {
 }
 
 asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
+  abandon_guard guard{shared_from_this(), {}};
+  for (const auto& entry : run) guard.slots.push_back(entry.first);
   std::size_t next = 0;  // the first block of the run not finished yet
   try {
     for (; next < run.size(); ++next) {
@@ -217,6 +220,15 @@ void readable_file::core::finish(const std::shared_ptr<slot>& s, block_data data
     if (!closed && !changed) pump(to_start);
   }
   launch(to_start);
+}
+
+void readable_file::core::abandon(const std::shared_ptr<slot>& s) {
+  std::lock_guard lock(mutex);
+  if (s->done) return;
+  s->failure = std::make_exception_ptr(
+      error(errc::cancelled, "the read was abandoned: the runtime is shutting down"));
+  s->done = true;
+  loaded.notify_all();
 }
 
 void readable_file::core::retire() {

@@ -28,7 +28,8 @@ reader_services::impl::impl(boost::asio::io_context& context_io, settings s,
       options(reader_options::from_settings(config)),
       counters(c ? std::move(c) : std::make_shared<metrics>()),
       attributes(config.attribute_cache_ttl),
-      disk_pool(options.disk_threads) {
+      disk_pool(boost::asio::use_service<blocking_pool>(
+          static_cast<boost::asio::execution_context&>(context_io))) {
   prefetch_budget = options.prefetch_memory_budget;
   pool->block_size = static_cast<std::size_t>(options.block_size);
   pool->limit = block_pool_bytes / pool->block_size;
@@ -45,9 +46,7 @@ reader_services::impl::impl(boost::asio::io_context& context_io, settings s,
              config.memory_cache_size, disk ? disk->directory().string() : std::string("off"));
 }
 
-reader_services::impl::~impl() {
-  disk_pool.join();
-}
+reader_services::impl::~impl() = default;
 
 std::shared_ptr<std::vector<std::byte>> reader_services::impl::make_block(std::size_t length) {
   std::unique_ptr<std::vector<std::byte>> buffer;

@@ -11,5 +11,5 @@ declared="$(grep -oE '\bdataport_[a-z_]+\(' "$header" | tr -d '(' | sort -u)"
 for f in $declared; do
   grep -qx "$f" <<<"$defined" || { echo "FAIL: $f is declared in dataport.h but not exported"; exit 1; }
 done
-if readelf --dyn-syms -W "$lib" | grep -q UNIQUE; then echo "FAIL: STB_GNU_UNIQUE symbols"; exit 1; fi
+if readelf --dyn-syms -W "$lib" | grep UNIQUE >/dev/null; then echo "FAIL: STB_GNU_UNIQUE symbols"; exit 1; fi
 echo "ok: $(wc -l <<<"$defined") exported symbols, $(wc -w <<<"$declared") declared functions"

@@ -349,7 +349,7 @@ lib="$(dirname "$DATAPORT_CLI")/capi/libdataport_c.so"
 preload=""
 # An ASan build of the library can only be loaded into python3 with the ASan runtime first, and
 # with libstdc++ already loaded so that ASan's __cxa_throw interceptor finds the real one.
-if ldd "$lib" | grep -q libasan; then
+if ldd "$lib" | grep libasan >/dev/null; then  # (not -q: under pipefail an early exit of grep can fail ldd with SIGPIPE)
   preload="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so.6)"
 fi
 capi() {  # capi LABEL [VAR=VALUE...] -- STEP...

@@ -52,6 +52,17 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   /// blocks are finished one by one as their bytes arrive. Ends one in-flight prefetch request.
   boost::asio::awaitable<void> fetch_run(start_list run);
   void finish(const std::shared_ptr<slot>& s, block_data data, std::exception_ptr failure);
+  /// Marks a slot whose loading coroutine was destroyed unfinished (the runtime shut down) as
+  /// failed and wakes blocking readers; touches nothing of the io_context.
+  void abandon(const std::shared_ptr<slot>& s);
+  /// Abandons, on destruction, the slots its coroutine did not finish.
+  struct abandon_guard {
+    std::shared_ptr<core> file;
+    std::vector<std::shared_ptr<slot>> slots;
+    ~abandon_guard() {
+      for (const auto& s : slots) file->abandon(s);
+    }
+  };
   void retire();               // requires mutex
   void pump(start_list& out);  // requires mutex; queues prefetch runs
   boost::asio::awaitable<std::size_t> read(std::uint64_t offset, std::span<std::byte> into);

@@ -23,6 +23,25 @@
 
 namespace dataport {
 
+/// The disk-work threads of an io_context, as one of its services. Why a service: a task on this
+/// pool owns the handler (and so the coroutine) that waits for it, and through it the file and the
+/// reader_services. Owned by reader_services, the pool could outlive the io_context (a task in
+/// flight when the context is destroyed keeps its own pool alive), then post to a destroyed
+/// io_context or call OpenSSL after its atexit cleanup. As a service, the io_context joins it on
+/// destruction, after its threads stopped and before it destroys the queued handlers.
+class blocking_pool final : public boost::asio::execution_context::service {
+ public:
+  using key_type = blocking_pool;
+  static inline boost::asio::execution_context::id id;
+  explicit blocking_pool(boost::asio::execution_context& owner)
+      : boost::asio::execution_context::service(owner), pool_(4) {}
+  boost::asio::thread_pool& pool() noexcept { return pool_; }
+
+ private:
+  void shutdown() override { pool_.join(); }
+  boost::asio::thread_pool pool_;
+};
+
 struct reader_services::impl {
   impl(boost::asio::io_context& context_io, settings s, std::shared_ptr<metrics> c);
   ~impl();
@@ -47,7 +66,7 @@ struct reader_services::impl {
                                        void(std::exception_ptr, result)>(
         [this](auto handler, F work) {
           auto back = boost::asio::get_associated_executor(handler, io.get_executor());
-          boost::asio::post(disk_pool,
+          boost::asio::post(disk_pool.pool(),
                             [handler = std::move(handler), work = std::move(work), back]() mutable {
                               std::exception_ptr failure;
                               result value{};
@@ -72,7 +91,7 @@ struct reader_services::impl {
   std::unique_ptr<memory_block_cache> memory;
   std::unique_ptr<disk_cache> disk;
   attribute_cache attributes;
-  boost::asio::thread_pool disk_pool;
+  blocking_pool& disk_pool;  // owned by `io` (see blocking_pool)
   std::atomic<std::uint64_t> prefetch_held{0};
   std::uint64_t prefetch_budget = 0;
 
