@@ -22,12 +22,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "dataport/block_memory.hpp"
+
 namespace dataport {
 
 class metrics;
 
 /// Immutable bytes of one block (shared by the caches and the readers using it).
-using block_data = std::shared_ptr<const std::vector<std::byte>>;
+using block_data = std::shared_ptr<const block_bytes>;
 
 struct block_key {
   std::string object_id;  ///< store identity + "\n" + path (see readable_file)

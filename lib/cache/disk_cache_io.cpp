@@ -2,7 +2,9 @@
 // whole-file entries. Every open uses O_NOFOLLOW, every create O_EXCL with mode 0600.
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -51,6 +53,76 @@ std::size_t read_full(int fd, std::span<std::byte> into, std::uint64_t offset) {
     done += static_cast<std::size_t>(n);
   }
   return done;
+}
+
+// Block files: a header (natural size, or padded to one page for O_DIRECT writes) then the bytes.
+constexpr std::size_t direct_alignment = 4096;
+
+struct alignas(direct_alignment) aligned_page {
+  std::byte bytes[direct_alignment];
+};
+
+bool write_buffered(const fs::path& temp, std::span<const std::byte> header,
+                    std::span<const std::byte> data) {
+  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  bool written =
+      ::fchmod(fd, 0600) == 0 && write_all(fd, header, 0) && write_all(fd, data, header.size());
+  return (::close(fd) == 0) && written;
+}
+
+enum class direct_result { written, failed, unsupported };
+
+// Writes a block file with O_DIRECT: the bytes go from the block's memory to the disk without a
+// copy into the page cache (a buffered write of a streamed file cost the mount daemon about a
+// fifth of its CPU time, plus the kernel's writeback). `header` is one page; `data` starts on a
+// page boundary; its last partial page is written from a zero-padded page and the file is then
+// truncated to its exact length. A file system without O_DIRECT (EINVAL) gets `unsupported`.
+direct_result write_direct(const fs::path& temp, std::span<const std::byte> header,
+                           std::span<const std::byte> data) {
+  const int fd =
+      ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_DIRECT, 0600);
+  if (fd < 0) return errno == EINVAL ? direct_result::unsupported : direct_result::failed;
+  auto page = std::make_unique<aligned_page>();
+  std::memcpy(page->bytes, header.data(), direct_alignment);
+  bool ok = ::fchmod(fd, 0600) == 0;
+  const std::size_t body = data.size() / direct_alignment * direct_alignment;
+  const std::size_t tail = data.size() - body;
+  ok = ok && write_all(fd, std::span<const std::byte>(page->bytes), 0);
+  const int first_errno = ok ? 0 : errno;
+  ok = ok && write_all(fd, data.first(body), direct_alignment);
+  if (ok && tail > 0) {
+    std::memcpy(page->bytes, data.data() + body, tail);
+    std::memset(page->bytes + tail, 0, direct_alignment - tail);
+    ok = write_all(fd, std::span<const std::byte>(page->bytes), direct_alignment + body) &&
+         ::ftruncate(fd, static_cast<off_t>(direct_alignment + data.size())) == 0;
+  }
+  const int write_errno = ok ? 0 : errno;
+  ok = (::close(fd) == 0) && ok;
+  if (ok) return direct_result::written;
+  ::unlink(temp.c_str());
+  return (first_errno == EINVAL || write_errno == EINVAL) ? direct_result::unsupported
+                                                          : direct_result::failed;
+}
+
+// The block in an open block file, or null when the file is not a valid block of this key.
+block_data read_block_file(int fd, const key_hash& hash, const std::string& etag) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  const auto file_size = static_cast<std::uint64_t>(st.st_size);
+  std::vector<std::byte> head(static_cast<std::size_t>(std::min<std::uint64_t>(file_size, 4096)));
+  if (read_full(fd, head, 0) != head.size()) return {};
+  const auto header = decode_header(head);
+  if (!header || header->hash != hash || header->etag != etag ||
+      header->length != file_size - header->header_size) {
+    return {};
+  }
+  auto data = std::make_shared<block_bytes>(static_cast<std::size_t>(header->length));
+  if (read_full(fd, *data, header->header_size) != data->size() ||
+      crc32c(*data) != header->data_crc) {
+    return {};
+  }
+  return data;
 }
 
 void ensure_dir(const fs::path& dir) {
@@ -206,19 +278,7 @@ block_data disk_cache::get_block(const block_key& key) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   block_data result;
   if (fd >= 0) {
-    struct stat st {};
-    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-      std::vector<std::byte> raw(static_cast<std::size_t>(st.st_size));
-      if (read_full(fd, raw, 0) == raw.size()) {
-        const auto header = decode_header(raw);
-        if (header && header->hash == hash && header->etag == key.etag &&
-            header->length == raw.size() - header->header_size &&
-            crc32c(std::span(raw).subspan(header->header_size)) == header->data_crc) {
-          result = std::make_shared<const std::vector<std::byte>>(
-              raw.begin() + static_cast<std::ptrdiff_t>(header->header_size), raw.end());
-        }
-      }
-    }
+    result = read_block_file(fd, hash, key.etag);
     ::close(fd);
   }
   std::lock_guard lock(s.mutex);
@@ -269,7 +329,12 @@ void disk_cache::impl::writer_loop() {
 bool disk_cache::impl::write_block(const block_key& key, std::span<const std::byte> data) {
   const key_hash hash = hash_key(block_hash_text(key));
   const std::string hex = to_hex(hash);
-  const auto header = encode_header({hash, key.etag, data.size(), crc32c(data), 0});
+  // Page-aligned blocks of 64 KiB or more get a header padded to one page and are written with
+  // O_DIRECT (see write_direct); others get the natural header and a buffered write.
+  const bool direct = data.size() >= block_memory::page_threshold &&
+                      reinterpret_cast<std::uintptr_t>(data.data()) % direct_alignment == 0;
+  const auto header =
+      encode_header({hash, key.etag, data.size(), crc32c(data), 0}, direct ? direct_alignment : 0);
   const std::uint64_t total = header.size() + data.size();
   {
     std::lock_guard guard(mutex);
@@ -277,10 +342,21 @@ bool disk_cache::impl::write_block(const block_key& key, std::span<const std::by
     if (!reserve(total)) return false;
   }
   const fs::path temp = make_temp_path(hex, false);
-  const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 && write_all(fd, header, 0) &&
-                 write_all(fd, data, header.size());
-  if (fd >= 0) written = (::close(fd) == 0) && written;
+  bool written = false;
+  if (direct && header.size() == direct_alignment) {
+    switch (write_direct(temp, header, data)) {
+      case direct_result::written:
+        written = true;
+        break;
+      case direct_result::failed:
+        break;
+      case direct_result::unsupported:
+        written = write_buffered(temp, header, data);
+        break;
+    }
+  } else {
+    written = write_buffered(temp, header, data);
+  }
   written = written && ::rename(temp.c_str(), path_of(hex, false).c_str()) == 0;
   if (!written) ::unlink(temp.c_str());  // ENOSPC or another I/O error: the block just misses
   std::lock_guard guard(mutex);

@@ -151,7 +151,7 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
       for (std::size_t i = next; i < run.size(); ++i) length += block_length(run[i].second);
       std::vector<std::byte> scratch(
           static_cast<std::size_t>(std::min<std::uint64_t>(length, 256 << 10)));
-      std::shared_ptr<std::vector<std::byte>> filling;
+      std::shared_ptr<block_bytes> filling;
       std::size_t filled = 0;
       auto sink = [&](std::span<const std::byte> piece) {
         while (!piece.empty() && next < run.size()) {

@@ -48,8 +48,8 @@ reader_services::impl::impl(boost::asio::io_context& context_io, settings s,
 
 reader_services::impl::~impl() = default;
 
-std::shared_ptr<std::vector<std::byte>> reader_services::impl::make_block(std::size_t length) {
-  std::unique_ptr<std::vector<std::byte>> buffer;
+std::shared_ptr<block_bytes> reader_services::impl::make_block(std::size_t length) {
+  std::unique_ptr<block_bytes> buffer;
   if (length == pool->block_size) {
     std::lock_guard lock(pool->mutex);
     if (!pool->free.empty()) {
@@ -57,9 +57,9 @@ std::shared_ptr<std::vector<std::byte>> reader_services::impl::make_block(std::s
       pool->free.pop_back();
     }
   }
-  if (!buffer) buffer = std::make_unique<std::vector<std::byte>>(length);
-  auto recycle = [weak = std::weak_ptr<block_pool>(pool)](std::vector<std::byte>* raw) {
-    std::unique_ptr<std::vector<std::byte>> owned(raw);
+  if (!buffer) buffer = std::make_unique<block_bytes>(length);
+  auto recycle = [weak = std::weak_ptr<block_pool>(pool)](block_bytes* raw) {
+    std::unique_ptr<block_bytes> owned(raw);
     if (auto p = weak.lock(); p && owned->size() == p->block_size) {
       std::lock_guard lock(p->mutex);
       if (p->free.size() < p->limit) p->free.push_back(std::move(owned));

@@ -3,6 +3,8 @@
 // within the cap; nothing is written outside the cache root; folders 0700, files 0600.
 #include "io_harness.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <random>
@@ -96,12 +98,12 @@ TEST_CASE("memory tier against a reference model") {
       case 1: {
         auto data = test::random_bytes(rng() % 3000, rng());
         model[key.to_string()] = data;
-        cache.put(key, std::make_shared<const std::vector<std::byte>>(std::move(data)));
+        cache.put(key, test::block_of(data));
         break;
       }
       case 2: {
         auto hit = cache.get(key);
-        if (hit) REQUIRE(*hit == model.at(key.to_string()));
+        if (hit) REQUIRE(test::same_bytes(*hit, model.at(key.to_string())));
         break;
       }
       case 3:
@@ -140,10 +142,9 @@ TEST_CASE("disk tier against a reference model: put, get, evict, resize, corrupt
         break;
       }
       case 2: {
-        auto data = std::make_shared<const std::vector<std::byte>>(
-            test::random_bytes(rng() % 20000, rng()));
+        auto data = test::block_of(test::random_bytes(rng() % 20000, rng()));
         if (model.count(key.to_string()) == 0) {
-          model[key.to_string()] = *data;
+          model[key.to_string()] = std::vector<std::byte>(data->begin(), data->end());
           cache->put_block_async(key, data);
         }
         break;
@@ -151,7 +152,7 @@ TEST_CASE("disk tier against a reference model: put, get, evict, resize, corrupt
       case 3:
       case 4: {
         auto hit = cache->get_block(key);
-        if (hit) REQUIRE(*hit == model.at(key.to_string()));
+        if (hit) REQUIRE(test::same_bytes(*hit, model.at(key.to_string())));
         break;
       }
       case 5: {  // corrupt or truncate a random file
@@ -212,7 +213,7 @@ TEST_CASE("a corrupt block is a miss and is deleted") {
   REQUIRE_FALSE(cache.get_block(key));
   REQUIRE_FALSE(fs::exists(files[0]));
   REQUIRE(cache.put_block(key, data));
-  REQUIRE(*cache.get_block(key) == data);
+  REQUIRE(test::same_bytes(*cache.get_block(key), data));
   // Another key's file renamed into place (a foreign file) is rejected too.
   const block_key other{"o", "e", 2};
   REQUIRE(cache.put_block(other, data));
@@ -287,13 +288,56 @@ TEST_CASE("no room on disk: writes are skipped, counted, and reads just miss") {
   fs::remove_all(root);
 }
 
+TEST_CASE("large blocks are written page-aligned (O_DIRECT) and read back byte for byte") {
+  const fs::path root = test::fresh_cache_root("ddirect");
+  // Whole pages, a partial last page (2 MB is 488 pages + 1152 bytes), one byte over 2 MiB.
+  const std::vector<std::size_t> sizes = {64u << 10, 2'000'000, (2u << 20) + 1};
+  {
+    disk_cache cache(options_for(root));
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+      const auto block = test::block_of(test::random_bytes(sizes[i], 40 + i));
+      REQUIRE(reinterpret_cast<std::uintptr_t>(block->data()) % 4096 == 0);
+      if (i % 2 == 0) {
+        REQUIRE(cache.put_block({"big", "e", i}, *block));
+      } else {
+        cache.put_block_async({"big", "e", i}, block);
+      }
+    }
+    cache.flush();
+    // The same bytes at an address that is not page-aligned take the buffered path.
+    const auto unaligned = test::random_bytes((100u << 10) + 1, 50);
+    REQUIRE(cache.put_block({"big", "e", 9}, std::span(unaligned).subspan(1)));
+  }
+  std::vector<std::uintmax_t> file_sizes;
+  for (const auto& f : data_files(root)) file_sizes.push_back(fs::file_size(f));
+  std::sort(file_sizes.begin(), file_sizes.end());
+  REQUIRE(file_sizes.size() == 4);
+  REQUIRE(file_sizes[0] == 4096 + (64u << 10));  // header padded to one page
+  REQUIRE(file_sizes[1] < 4096 + (100u << 10));  // natural header (unaligned source)
+  REQUIRE(file_sizes[2] == 4096 + 2'000'000);    // truncated after the padded last page
+  REQUIRE(file_sizes[3] == 4096 + (2u << 20) + 1);
+  check_tree(root);
+  // Reopened: every block comes back exactly (and is checked against its CRC).
+  disk_cache reopened(options_for(root));
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const auto hit = reopened.get_block({"big", "e", i});
+    REQUIRE(hit);
+    REQUIRE(test::same_bytes(*hit, test::random_bytes(sizes[i], 40 + i)));
+  }
+  const auto unaligned = test::random_bytes((100u << 10) + 1, 50);
+  const auto hit = reopened.get_block({"big", "e", 9});
+  REQUIRE(hit);
+  REQUIRE(test::same_bytes(*hit, std::span(unaligned).subspan(1)));
+  fs::remove_all(root);
+}
+
 TEST_CASE("a full write queue skips the disk write instead of blocking") {
   const fs::path root = test::fresh_cache_root("dqueue");
   auto counters = std::make_shared<metrics>();
   auto options = options_for(root);
   options.max_queue_bytes = 0;
   disk_cache cache(options, counters);
-  cache.put_block_async({"o", "e", 0}, std::make_shared<const std::vector<std::byte>>(10));
+  cache.put_block_async({"o", "e", 0}, std::make_shared<const block_bytes>(10));
   REQUIRE(counters->get(counter::disk_cache_writes_skipped) == 1);
   fs::remove_all(root);
 }

@@ -4,9 +4,11 @@
 
 #include "support/test_support.hpp"  // first: silences a Boost.Asio false warning
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include <boost/asio/use_future.hpp>
 #include <sys/stat.h>
 
+#include "dataport/block_cache.hpp"
 #include "dataport/memory_store.hpp"
 #include "dataport/metrics.hpp"
 #include "dataport/readable_file.hpp"
@@ -25,6 +28,16 @@ inline std::filesystem::path fresh_cache_root(std::string_view prefix) {
   const auto root = std::filesystem::temp_directory_path() / unique_name(prefix);
   std::filesystem::remove_all(root);
   return root;
+}
+
+/// A block (the caches' type) holding a copy of `bytes`.
+inline block_data block_of(std::span<const std::byte> bytes) {
+  return std::make_shared<const block_bytes>(bytes.begin(), bytes.end());
+}
+
+/// True when `block` holds exactly `bytes`.
+inline bool same_bytes(const block_bytes& block, std::span<const std::byte> bytes) {
+  return std::ranges::equal(block, bytes);
 }
 
 /// Settings with a small block so a few KiB exercise many blocks.

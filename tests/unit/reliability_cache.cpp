@@ -45,7 +45,7 @@ bool is_empty_dir(const fs::path& dir) {
 }
 
 /// The bytes block `index` of the kill test holds: deterministic, so the parent can check them.
-std::vector<std::byte> block_bytes(std::uint64_t index) {
+std::vector<std::byte> test_block(std::uint64_t index) {
   return test::random_bytes(256 * 1024 + index, 5000 + index);
 }
 
@@ -86,7 +86,7 @@ TEST_CASE("a symlink planted as a cache shard folder is never followed") {
     REQUIRE(::lstat(shard.c_str(), &st) == 0);
     CHECK_FALSE(S_ISLNK(st.st_mode));
     const auto hit = cache.get_block(key);
-    if (hit) CHECK(*hit == data);  // written in a real folder, or skipped (a miss)
+    if (hit) CHECK(test::same_bytes(*hit, data));  // written in a real folder, or skipped (a miss)
   }
   CHECK(is_empty_dir(outside));
   fs::remove_all(root);
@@ -120,7 +120,7 @@ TEST_CASE("a symlink planted at a cache file's name is a miss - the target is un
   CHECK(test::sha256_hex(test::to_bytes(text)) == target_sha);
   // The block is written again as a real file.
   REQUIRE(cache.put_block(key, data));
-  CHECK(*cache.get_block(key) == data);
+  CHECK(test::same_bytes(*cache.get_block(key), data));
   fs::remove_all(root);
   fs::remove_all(outside);
 }
@@ -136,7 +136,7 @@ TEST_CASE("killed with SIGKILL during cache writes - the next start sees only wh
     ::close(ready[0]);
     disk_cache cache(options_for(root));
     for (std::uint64_t i = 0; i < 4000; ++i) {
-      cache.put_block({"killed-object", "\"v1\"", i}, block_bytes(i % 64));
+      cache.put_block({"killed-object", "\"v1\"", i}, test_block(i % 64));
       if (i < 8) write_byte(ready[1], 'w');
     }
     for (;;) ::pause();  // never returns into the test framework: the parent kills it
@@ -159,7 +159,7 @@ TEST_CASE("killed with SIGKILL during cache writes - the next start sees only wh
     if (auto block = cache.get_block({"killed-object", "\"v1\"", i})) {
       ++hits;
       INFO("block " << i);
-      CHECK(*block == block_bytes(i % 64));  // whole and exact, never torn
+      CHECK(test::same_bytes(*block, test_block(i % 64)));  // whole and exact, never torn
     }
   }
   CHECK(hits >= 8);
@@ -188,7 +188,7 @@ TEST_CASE("two processes on one cache root - the second is isolated, the first i
       write_byte(to_parent[1], 'r');
       read_byte(to_child[0]);
       auto block = cache.get_block(key);
-      if (!block || *block != first_bytes) code = 3;
+      if (!block || !test::same_bytes(*block, first_bytes)) code = 3;
     }
     ::_exit(code);
   }
@@ -203,7 +203,7 @@ TEST_CASE("two processes on one cache root - the second is isolated, the first i
     CHECK(private_dir.parent_path() == root);
     CHECK_FALSE(second.get_block(key));  // never sees the other process's files
     REQUIRE(second.put_block(key, second_bytes));
-    CHECK(*second.get_block(key) == second_bytes);
+    CHECK(test::same_bytes(*second.get_block(key), second_bytes));
     write_byte(to_child[1], 'c');
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
@@ -217,6 +217,6 @@ TEST_CASE("two processes on one cache root - the second is isolated, the first i
   CHECK_FALSE(again.is_private());
   auto block = again.get_block(key);
   REQUIRE(block);
-  CHECK(*block == first_bytes);
+  CHECK(test::same_bytes(*block, first_bytes));
   fs::remove_all(root);
 }

@@ -49,7 +49,7 @@ struct reader_services::impl {
   /// A buffer for one block fetched from storage, `length` bytes (contents unspecified). Freed
   /// full-size buffers go back to a small pool (block_pool_limit buffers) and are handed out again:
   /// a streaming reader then neither zero-fills nor page-faults fresh memory for every block.
-  std::shared_ptr<std::vector<std::byte>> make_block(std::size_t length);
+  std::shared_ptr<block_bytes> make_block(std::size_t length);
 
   /// Reserves `n` bytes of the prefetch budget; false (and nothing reserved) when full.
   bool try_acquire_prefetch(std::uint64_t n) noexcept;
@@ -97,7 +97,7 @@ struct reader_services::impl {
 
   struct block_pool {
     std::mutex mutex;
-    std::vector<std::unique_ptr<std::vector<std::byte>>> free;
+    std::vector<std::unique_ptr<block_bytes>> free;
     std::size_t block_size = 0;
     std::size_t limit = 0;
   };
