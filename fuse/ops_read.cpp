@@ -3,12 +3,14 @@
 // read never stalls the network loop. Listing is paged lazily: a readdir call fetches at most
 // one more service page, so the first entries of a huge folder come back at once.
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -299,6 +301,16 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
         }
       }
       if (failed != 0) return (void)fuse_reply_err(req, failed);
+    } else if (!handle.reader->is_whole_file()) {
+      // Zero-copy: the reply is written to the kernel straight from the cached blocks (one iovec
+      // per block touched); the views keep the blocks alive until fuse_reply_iov returns.
+      const auto views = handle.reader->view_blocking(static_cast<std::uint64_t>(offset), size);
+      std::vector<iovec> parts;
+      parts.reserve(views.size());
+      for (const auto& view : views) {
+        parts.push_back({const_cast<std::byte*>(view.bytes().data()), view.length});
+      }
+      return (void)fuse_reply_iov(req, parts.data(), static_cast<int>(parts.size()));
     } else {
       while (done < size) {
         const std::size_t n = handle.reader->read_at_blocking(

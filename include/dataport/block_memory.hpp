@@ -7,12 +7,13 @@
 // the daemon's CPU time there. block_allocator instead
 //   - leaves elements uninitialised (a block is filled by the network or the disk before use),
 //   - maps buffers of 1 MiB and more on 2 MiB boundaries and advises transparent huge pages
-//     (madvise(MADV_HUGEPAGE)): one page fault per 2 MiB where the kernel allows it,
-//   - maps buffers of 64 KiB and more on page boundaries, so the disk tier can write them with
-//     O_DIRECT (no copy into the page cache).
-// Smaller buffers come from operator new.
+//     (madvise(MADV_HUGEPAGE): one page fault per 2 MiB where the kernel allows it), and keeps up
+//     to 64 MiB of freed mappings for reuse (process-wide),
+//   - takes buffers of 64 KiB to 1 MiB from the heap, aligned to a page,
+// so every buffer of 64 KiB and more is page-aligned and the disk tier can write it with
+// O_DIRECT (no copy into the page cache). Smaller buffers come from operator new.
 //
-// Thread-safety: the allocator is stateless; any thread may allocate and free.
+// Thread-safety: any thread may allocate and free (the pool of idle mappings has a mutex).
 #pragma once
 
 #include <cstddef>
@@ -22,12 +23,12 @@
 namespace dataport {
 
 namespace block_memory {
-/// Bytes at least `n` bytes of a page-aligned mapping (n ≥ page_threshold), or operator new.
-/// Throws std::bad_alloc when the system has no memory left.
+/// At least `n` bytes, page-aligned when n >= page_threshold. Throws std::bad_alloc when the
+/// system has no memory left.
 void* allocate(std::size_t n);
 /// Frees what allocate(n) returned (same `n`).
 void deallocate(void* p, std::size_t n) noexcept;
-/// Buffers of this many bytes or more are page-aligned mappings.
+/// Buffers of this many bytes or more are page-aligned.
 inline constexpr std::size_t page_threshold = 64u << 10;
 }  // namespace block_memory
 

@@ -26,10 +26,12 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include "dataport/block_cache.hpp"
 #include "dataport/object_store.hpp"
 #include "dataport/settings.hpp"
 
@@ -43,6 +45,15 @@ class attribute_cache;
 struct location;
 
 /// Reader tunables, normally derived from settings (see reader_options::from_settings).
+/// Bytes [offset, offset + length) of one cached block (readable_file::view_blocking). Holding the
+/// view keeps the block's memory alive; the bytes are immutable.
+struct block_view {
+  block_data block;
+  std::size_t offset = 0;  ///< first byte within *block
+  std::size_t length = 0;  ///< bytes
+  std::span<const std::byte> bytes() const { return std::span(*block).subspan(offset, length); }
+};
+
 struct reader_options {
   std::uint64_t block_size = 2ull << 20;  ///< DATASET_MOUNT_READ_BLOCK_SIZE, bytes
   unsigned window_blocks = 32;            ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
@@ -119,6 +130,12 @@ class readable_file {
   boost::asio::awaitable<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> into);
   /// The same, blocking; for FUSE and C API threads (never an I/O thread).
   std::size_t read_at_blocking(std::uint64_t offset, std::span<std::byte> into);
+  /// Zero-copy read_at_blocking: views of the cached blocks that hold up to `length` bytes at
+  /// `offset`, in order (one per block touched); their total is short only at the end of the
+  /// object (empty at or past it). The views keep their blocks alive and are never written to.
+  /// Block mode only: in whole-file mode (is_whole_file()) it throws errc::internal, use
+  /// read_at_blocking. Same errors and thread rule as read_at_blocking.
+  std::vector<block_view> view_blocking(std::uint64_t offset, std::size_t length);
 
   std::uint64_t size() const noexcept;
   const std::string& etag() const noexcept;

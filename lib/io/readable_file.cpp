@@ -79,6 +79,12 @@ void readable_file::core::offer(std::uint64_t index, const block_data& data) {
   if (svc.disk && svc.config.block_file_cache_enabled) svc.disk->put_block_async(key, data);
 }
 
+void readable_file::core::throw_shorter() const {
+  throw_error(errc::changed, fmt::format("'{}' is shorter than when it was opened ({} bytes); "
+                                         "reopen it to read the new version",
+                                         path, info.size));
+}
+
 asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index) {
   if (auto hit = co_await cached_block(index)) co_return hit;
   const std::uint64_t length = block_length(index);
@@ -91,9 +97,7 @@ asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index)
     got += result.bytes;
   }
   if (got < length) {
-    throw_error(errc::changed, fmt::format("'{}' is shorter than when it was opened ({} bytes); "
-                                           "reopen it to read the new version",
-                                           path, info.size));
+    throw_shorter();
   }
   block_data data = std::move(buffer);
   offer(index, data);
@@ -178,9 +182,7 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
       co_await store->read_range_to(std::move(object_path), offset, length, scratch,
                                     std::move(sink), std::move(etag));
       if (next < run.size()) {
-        throw_error(errc::changed, fmt::format("'{}' is shorter than when it was opened ({} "
-                                               "bytes); reopen it to read the new version",
-                                               path, info.size));
+        throw_shorter();
       }
     }
   } catch (...) {
@@ -303,11 +305,36 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
   return needed;
 }
 
-std::size_t readable_file::core::deliver(std::uint64_t offset, std::size_t total,
-                                         const std::vector<std::shared_ptr<slot>>& needed,
-                                         std::span<std::byte> into) {
+std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::prepare(
+    std::uint64_t offset, std::size_t length, std::size_t& total) {
+  total = 0;
+  if (offset >= info.size || length == 0) return {};
+  total = static_cast<std::size_t>(std::min<std::uint64_t>(length, info.size - offset));
+  std::vector<std::shared_ptr<slot>> needed;
+  start_list to_start;
+  {
+    std::lock_guard lock(mutex);
+    if (changed) std::rethrow_exception(changed);
+    needed = plan(offset / block_size, (offset + total - 1) / block_size, to_start);
+  }
+  launch(to_start);
+  return needed;
+}
+
+void readable_file::core::wait_blocking(const std::vector<std::shared_ptr<slot>>& needed) {
+  // A sequential reader behind the prefetcher finds its blocks loaded and never waits here.
+  std::unique_lock lock(mutex);
+  loaded.wait(lock, [&] {
+    return std::all_of(needed.begin(), needed.end(), [](const auto& s) { return s->done; });
+  });
+}
+
+std::vector<block_view> readable_file::core::views(
+    std::uint64_t offset, std::size_t total, const std::vector<std::shared_ptr<slot>>& needed) {
   const std::uint64_t first = offset / block_size;
-  std::size_t copied = 0;
+  std::vector<block_view> out;
+  out.reserve(needed.size());
+  std::size_t viewed = 0;
   for (std::size_t i = 0; i < needed.size(); ++i) {
     const auto& s = needed[i];
     if (s->failure) std::rethrow_exception(s->failure);
@@ -315,9 +342,9 @@ std::size_t readable_file::core::deliver(std::uint64_t offset, std::size_t total
     const std::uint64_t from = std::max(offset, block_start) - block_start;
     const std::uint64_t until =
         std::min<std::uint64_t>(offset + total, block_start + s->data->size()) - block_start;
-    std::memcpy(into.data() + copied, s->data->data() + from,
-                static_cast<std::size_t>(until - from));
-    copied += static_cast<std::size_t>(until - from);
+    out.push_back(
+        {s->data, static_cast<std::size_t>(from), static_cast<std::size_t>(until - from)});
+    viewed += static_cast<std::size_t>(until - from);
   }
   start_list to_start;
   {
@@ -332,7 +359,18 @@ std::size_t readable_file::core::deliver(std::uint64_t offset, std::size_t total
     }
   }
   launch(to_start);
-  svc.counters->add(counter::reader_bytes_returned, copied);
+  svc.counters->add(counter::reader_bytes_returned, viewed);
+  return out;
+}
+
+std::size_t readable_file::core::deliver(std::uint64_t offset, std::size_t total,
+                                         const std::vector<std::shared_ptr<slot>>& needed,
+                                         std::span<std::byte> into) {
+  std::size_t copied = 0;
+  for (const auto& view : views(offset, total, needed)) {
+    std::memcpy(into.data() + copied, view.bytes().data(), view.length);
+    copied += view.length;
+  }
   return copied;
 }
 
@@ -345,17 +383,9 @@ asio::awaitable<std::size_t> readable_file::core::read(std::uint64_t offset,
     svc.counters->add(counter::reader_bytes_returned, n);
     co_return n;
   }
-  if (offset >= info.size || into.empty()) co_return 0;
-  const std::size_t total =
-      static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), info.size - offset));
-  std::vector<std::shared_ptr<slot>> needed;
-  start_list to_start;
-  {
-    std::lock_guard lock(mutex);
-    if (changed) std::rethrow_exception(changed);
-    needed = plan(offset / block_size, (offset + total - 1) / block_size, to_start);
-  }
-  launch(to_start);
+  std::size_t total = 0;
+  const auto needed = prepare(offset, into.size(), total);
+  if (total == 0) co_return 0;
   for (const auto& s : needed) {
     bool done;
     {
@@ -371,24 +401,10 @@ asio::awaitable<std::size_t> readable_file::core::read(std::uint64_t offset,
 }
 
 std::size_t readable_file::core::read_blocking(std::uint64_t offset, std::span<std::byte> into) {
-  if (offset >= info.size || into.empty()) return 0;
-  const std::size_t total =
-      static_cast<std::size_t>(std::min<std::uint64_t>(into.size(), info.size - offset));
-  std::vector<std::shared_ptr<slot>> needed;
-  start_list to_start;
-  {
-    std::lock_guard lock(mutex);
-    if (changed) std::rethrow_exception(changed);
-    needed = plan(offset / block_size, (offset + total - 1) / block_size, to_start);
-  }
-  launch(to_start);
-  {
-    // A sequential reader behind the prefetcher finds its blocks loaded and never waits here.
-    std::unique_lock lock(mutex);
-    loaded.wait(lock, [&] {
-      return std::all_of(needed.begin(), needed.end(), [](const auto& s) { return s->done; });
-    });
-  }
+  std::size_t total = 0;
+  const auto needed = prepare(offset, into.size(), total);
+  if (total == 0) return 0;
+  wait_blocking(needed);
   return deliver(offset, total, needed, into);
 }
 
@@ -424,6 +440,23 @@ std::size_t readable_file::read_at_blocking(std::uint64_t offset, std::span<std:
                 "read_at_blocking() was called from an I/O thread; co_await read_at()");
   }
   return core_->read_blocking(offset, into);
+}
+
+std::vector<block_view> readable_file::view_blocking(std::uint64_t offset, std::size_t length) {
+  if (core_->whole) {
+    throw_error(errc::internal,
+                "view_blocking() is not available in whole-file mode; use "
+                "read_at_blocking()");
+  }
+  if (core_->svc.io.get_executor().running_in_this_thread()) {
+    throw_error(errc::internal,
+                "view_blocking() was called from an I/O thread; co_await read_at()");
+  }
+  std::size_t total = 0;
+  const auto needed = core_->prepare(offset, length, total);
+  if (total == 0) return {};
+  core_->wait_blocking(needed);
+  return core_->views(offset, total, needed);
 }
 
 std::uint64_t readable_file::size() const noexcept {

@@ -3,6 +3,7 @@
 // while developing are kept as named regression cases at the end.
 #include "io_harness.hpp"
 
+#include <cstring>
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -60,9 +61,21 @@ void check_pattern(readable_file& file, const std::vector<std::byte>& source, pa
   const std::uint64_t size = source.size();
   std::uniform_int_distribution<std::size_t> request(1, 3 * 4096);
   std::vector<std::byte> buffer;
+  bool use_views = false;  // every other read is the zero-copy view_blocking (block mode)
   auto check_at = [&](std::uint64_t offset, std::size_t length) {
     buffer.assign(length, std::byte{0x5A});
-    const std::size_t n = file.read_at_blocking(offset, buffer);
+    std::size_t n = 0;
+    use_views = !use_views;
+    if (use_views && !file.is_whole_file()) {
+      for (const auto& view : file.view_blocking(offset, length)) {
+        REQUIRE(view.length > 0);
+        REQUIRE(n + view.length <= length);
+        std::memcpy(buffer.data() + n, view.bytes().data(), view.length);
+        n += view.length;
+      }
+    } else {
+      n = file.read_at_blocking(offset, buffer);
+    }
     const std::size_t expected =
         offset >= size ? 0
                        : static_cast<std::size_t>(std::min<std::uint64_t>(length, size - offset));
@@ -255,4 +268,20 @@ TEST_CASE("regression: empty object in whole-file mode") {
   std::vector<std::byte> b(10);
   REQUIRE(file->read_at_blocking(0, b) == 0);
   REQUIRE(file->is_whole_file());
+}
+
+TEST_CASE("view_blocking is refused in whole-file mode with a message that names the fix") {
+  auto s = test::small_block_settings();
+  s.block_based_cache_enabled = false;
+  reader_harness h(s);
+  h.store->set_object("f", test::random_bytes(5000, 3));
+  auto file = h.open("f");
+  REQUIRE(file->is_whole_file());
+  try {
+    file->view_blocking(0, 10);
+    FAIL("view_blocking returned in whole-file mode");
+  } catch (const error& e) {
+    REQUIRE(e.code() == errc::internal);
+    REQUIRE(std::string(e.what()).find("read_at_blocking") != std::string::npos);
+  }
 }

@@ -43,6 +43,8 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   /// Offers a block fetched from storage to the RAM and disk tiers.
   void offer(std::uint64_t index, const block_data& data);
   boost::asio::awaitable<block_data> load_block(std::uint64_t index);
+  /// Throws errc::changed: the object ended before a block it had when it was opened.
+  [[noreturn]] void throw_shorter() const;
   using start_list = std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>;
   /// Starts one demand block.
   void start(std::shared_ptr<slot> s, std::uint64_t index);
@@ -72,8 +74,19 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   /// planner and queues prefetch. Requires mutex.
   std::vector<std::shared_ptr<slot>> plan(std::uint64_t first, std::uint64_t last,
                                           start_list& to_start);
-  /// Copies the loaded `needed` blocks into `into` (rethrowing a block's failure), marks them
-  /// used, and queues the prefetch the read made room for. Requires every slot done.
+  /// The read's first steps: the byte count `total` it can return at `offset` (0 past the end)
+  /// and the slots of its blocks, planned under the lock; starts what the plan asks for. Throws
+  /// the "changed" error once the object is known to have changed.
+  std::vector<std::shared_ptr<slot>> prepare(std::uint64_t offset, std::size_t length,
+                                             std::size_t& total);
+  /// Blocks until every slot in `needed` is done (never hops threads).
+  void wait_blocking(const std::vector<std::shared_ptr<slot>>& needed);
+  /// The loaded `needed` blocks as views of [offset, offset + total) (rethrowing a block's
+  /// failure); marks them used and queues the prefetch the read made room for. Requires every
+  /// slot done.
+  std::vector<block_view> views(std::uint64_t offset, std::size_t total,
+                                const std::vector<std::shared_ptr<slot>>& needed);
+  /// views(), copied into `into`.
   std::size_t deliver(std::uint64_t offset, std::size_t total,
                       const std::vector<std::shared_ptr<slot>>& needed, std::span<std::byte> into);
   boost::asio::awaitable<void> download_whole_file();
