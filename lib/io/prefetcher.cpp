@@ -13,8 +13,9 @@
 // otherwise prefetch waits for a later read, it never grows past the budget. Blocks no stream
 // wants any more (a seek elsewhere, a replaced stream) are dropped: in flight, their bytes are
 // discarded on arrival; either way they count as prefetch_wasted_bytes. A stream not continued
-// during the last 2 × (streams + 1) reads is abandoned, so a single reader that seeks away stops
-// paying for its old window after a few reads at the new position.
+// during the last 8 × (streams + 1) reads is abandoned, so a single reader that seeks away stops
+// paying for its old window after some reads at the new position. A window never extends into
+// the part of the file where another stream began (that part is read by the other stream).
 #include "io/detail/prefetch_planner.hpp"
 
 #include <algorithm>
@@ -32,9 +33,11 @@ prefetch_planner::prefetch_planner(unsigned window_blocks, unsigned max_streams,
 
 bool prefetch_planner::on_read(std::uint64_t first, std::uint64_t last) {
   ++tick_;
-  // A stream nobody continued during the last 2 × streams reads is abandoned (the reader
-  // seeked away): dropping it lets its window be cancelled.
-  const std::uint64_t horizon = 2 * streams_.size() + 2;
+  // A stream nobody continued during the last 8 × (streams + 1) reads is abandoned (the reader
+  // seeked away): dropping it lets its window be cancelled. (At 2 × (streams + 1), four threads
+  // reading one file abandoned each other's streams whenever one waited for a fetch while the
+  // others read cached blocks: the dropped windows cost more than the file's size in waste.)
+  const std::uint64_t horizon = 8 * streams_.size() + 8;
   std::erase_if(streams_, [&](const stream& s) { return tick_ - s.tick > horizon; });
   for (auto& s : streams_) {
     const std::uint64_t low = s.next > back_ + 1 ? s.next - back_ - 1 : 0;
@@ -46,7 +49,7 @@ bool prefetch_planner::on_read(std::uint64_t first, std::uint64_t last) {
       return true;
     }
   }
-  stream fresh{first, last + 1, 1, tick_};
+  stream fresh{first, last + 1, 1, tick_, first};
   if (streams_.size() < max_streams_) {
     streams_.push_back(fresh);
   } else {
@@ -69,7 +72,13 @@ std::vector<std::uint64_t> prefetch_planner::wanted() const {
             [](const stream* a, const stream* b) { return a->tick > b->tick; });
   std::vector<std::uint64_t> out;
   for (const stream* s : order) {
-    const std::uint64_t end = std::min<std::uint64_t>(block_count_, s->next + window_of(*s));
+    // A window stops where another stream began ahead of this one: that part of the file is
+    // being (or was) read by the other stream, so its blocks are loaded or cached already (four
+    // threads reading four quarters fetched each boundary's window twice otherwise).
+    std::uint64_t end = std::min<std::uint64_t>(block_count_, s->next + window_of(*s));
+    for (const auto& other : streams_) {
+      if (&other != s && other.origin >= s->next) end = std::min(end, other.origin);
+    }
     for (std::uint64_t b = s->next; b < end; ++b) {
       if (std::find(out.begin(), out.end(), b) == out.end()) out.push_back(b);
     }

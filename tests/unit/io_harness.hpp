@@ -5,6 +5,7 @@
 #include "support/test_support.hpp"  // first: silences a Boost.Asio false warning
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -73,7 +74,15 @@ struct reader_harness {
   }
   /// Replaces the services (a "restart": same cache root, new RAM tier).
   void restart(settings config, std::optional<reader_options> options = std::nullopt) {
+    // A file just closed may still have a coroutine finishing on the I/O threads that holds the
+    // old services, and with them the cache root's lock: the new services would then be isolated
+    // in a private folder and miss every block. Wait (up to 10 s) for the old ones to go.
+    const std::weak_ptr<reader_services> old = services;
     services.reset();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!old.expired() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
     config.cache_dir = root.string();
     services = std::make_shared<reader_services>(io, config, counters, options);
   }

@@ -3,6 +3,7 @@
 // prefetch, the shared memory budget holds, every GET is pinned with If-Match.
 #include "io_harness.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <random>
@@ -41,6 +42,39 @@ TEST_CASE("planner: sequential reads ramp the window - a far seek starts a new s
   REQUIRE_FALSE(p.on_read(80, 80));  // replaces the oldest stream (max 2)
   REQUIRE_FALSE(p.keep(7));
   REQUIRE(p.keep(50));
+}
+
+TEST_CASE("planner: a window stops where another stream began (threads reading quarters)") {
+  io_detail::prefetch_planner p(8, 4, 2, 0, 100);
+  // Stream B starts at block 10 first; stream A then reads 0, 1, 2 ... towards it.
+  REQUIRE_FALSE(p.on_read(10, 10));
+  REQUIRE_FALSE(p.on_read(0, 0));
+  for (std::uint64_t b = 1; b < 7; ++b) REQUIRE(p.on_read(b, b));
+  REQUIRE(p.current_window() == 8);
+  const auto wanted = p.wanted();
+  REQUIRE(wanted == std::vector<std::uint64_t>{7, 8, 9});  // not 10..14: B reads those
+  // Once A passes B's start its window is its own again.
+  for (std::uint64_t b = 7; b < 12; ++b) REQUIRE(p.on_read(b, b));
+  const auto after = p.wanted();
+  REQUIRE(after.front() == 12);
+  for (std::uint64_t b = 12; b < 20; ++b) {
+    REQUIRE(std::find(after.begin(), after.end(), b) != after.end());
+  }
+}
+
+TEST_CASE("planner: a stream survives while other threads' streams read much faster") {
+  io_detail::prefetch_planner p(8, 4, 2, 0, 1000);
+  const std::uint64_t starts[4] = {0, 250, 500, 750};
+  for (std::uint64_t b = 0; b < 3; ++b) {
+    for (auto start : starts) p.on_read(start + b, start + b);
+  }
+  // Stream 0 waits for a fetch while the three others read 10 blocks each (cached, fast): 30
+  // reads by other streams (the old horizon, 2 x (streams + 1) = 10, dropped it after 10).
+  for (std::uint64_t b = 3; b < 13; ++b) {
+    for (std::size_t i = 1; i < 4; ++i) REQUIRE(p.on_read(starts[i] + b, starts[i] + b));
+  }
+  REQUIRE(p.on_read(3, 3));  // still its stream: the window it built is not thrown away
+  REQUIRE(p.keep(5));
 }
 
 TEST_CASE("sequential read fetches each block once, ahead of the reader, with If-Match") {

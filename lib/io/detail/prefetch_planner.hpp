@@ -26,10 +26,11 @@ class prefetch_planner {
 
  private:
   struct stream {
-    std::uint64_t first = 0;  // first block of the last read
-    std::uint64_t next = 0;   // block after the last read
-    unsigned run = 0;         // reads that continued this stream
-    std::uint64_t tick = 0;   // last use, for replacement
+    std::uint64_t first = 0;   // first block of the last read
+    std::uint64_t next = 0;    // block after the last read
+    unsigned run = 0;          // reads that continued this stream
+    std::uint64_t tick = 0;    // last use, for replacement
+    std::uint64_t origin = 0;  // first block of the stream's first read
   };
   unsigned window_of(const stream& s) const;
 
