@@ -91,6 +91,14 @@ class engine {
     // Bound memory: every worker holds at most one chunk.
     chunk_size_ = std::max<std::uint64_t>(
         256 * 1024, std::min<std::uint64_t>(chunk_size_, budget / std::max(1u, workers_)));
+    // A destination that takes pieces streams every chunk through a small buffer, so the chunk
+    // size costs no memory there: unless the caller chose one, each file gets its own
+    // (adaptive_chunk_size: DATAPORT_SPLIT_THRESHOLD, then as few ranges as keep the workers busy).
+    if (options.chunk_size == 0 && plan_.target->takes_pieces()) {
+      adaptive_ = true;
+      min_chunk_ = std::max<std::uint64_t>(config.chunk_size, 256 * 1024);
+      split_threshold_ = config.split_threshold;
+    }
   }
 
   awaitable<void> run() {
@@ -130,6 +138,12 @@ class engine {
   }
 
   std::uint64_t chunk_size() const { return chunk_size_; }
+  /// The chunk setting in effect, for the log line.
+  std::string chunk_description() const {
+    if (!adaptive_) return fmt::format("{} bytes", chunk_size_);
+    return fmt::format("adaptive (files over {} bytes split into ranges of at least {} bytes)",
+                       split_threshold_, min_chunk_);
+  }
   unsigned workers() const { return workers_; }
 
  private:
@@ -163,10 +177,13 @@ class engine {
     while (!cancelled()) {
       auto page = co_await pager->next_page();
       if (!page) break;
+      // Files of this page not enqueued yet: what adaptive chunking knows is waiting.
+      std::uint64_t pending = 0;
+      for (const auto& entry : *page) pending += entry.is_directory ? 0 : 1;
       for (const auto& entry : *page) {
         if (entry.is_directory) continue;
         if (cancelled()) break;
-        co_await enqueue(channel, entry, relative_to_root(entry.path));
+        co_await enqueue(channel, entry, relative_to_root(entry.path), pending--);
       }
     }
     listing_done_ = true;
@@ -190,12 +207,17 @@ class engine {
     return std::string(path);
   }
 
-  awaitable<void> enqueue(chunk_channel& channel, const object_info& info, std::string relative) {
+  /// `pending`: files known to be waiting, this one included (adaptive chunking).
+  awaitable<void> enqueue(chunk_channel& channel, const object_info& info, std::string relative,
+                          std::uint64_t pending = 1) {
     ++files_known_;
     bytes_known_ += info.size;
     auto job = std::make_shared<file_job>();
     job->source_path = info.path;
-    job->plan = make_file_plan(std::move(relative), info, chunk_size_);
+    const std::uint64_t chunk =
+        adaptive_ ? adaptive_chunk_size(info.size, pending, workers_, min_chunk_, split_threshold_)
+                  : chunk_size_;
+    job->plan = make_file_plan(std::move(relative), info, chunk);
     const bool opened = co_await open_job(*job);
     if (!opened) co_return;
     if (job->plan.chunk_count == 0) {
@@ -494,6 +516,9 @@ class engine {
   const transfer_options& options_;
   unsigned workers_ = 1;
   std::uint64_t chunk_size_ = 0;
+  bool adaptive_ = false;              // per-file chunk sizes (see the constructor)
+  std::uint64_t min_chunk_ = 0;        // adaptive: smallest range of a split file
+  std::uint64_t split_threshold_ = 0;  // adaptive: files up to this size are one request
   std::exception_ptr fatal_;
   std::atomic<bool> stop_{false};
   std::atomic<unsigned> active_{0};
@@ -529,9 +554,9 @@ transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_optio
 
   transfer_detail::engine engine(ctx, std::move(plan), options);
   log::info("transfer",
-            "copy started: {} (threads={}, chunk={} bytes, if-exists={}, "
+            "copy started: {} (threads={}, chunk={}, if-exists={}, "
             "verify-md5={})",
-            description, engine.workers(), engine.chunk_size(), to_string(options.if_exists),
+            description, engine.workers(), engine.chunk_description(), to_string(options.if_exists),
             options.verify_md5);
   ctx.run(engine.run());
   transfer_summary summary = engine.take_summary();

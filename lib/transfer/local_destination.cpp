@@ -177,6 +177,8 @@ class local_destination final : public destination {
     }
   }
 
+  bool takes_pieces() const noexcept override { return true; }
+
   boost::asio::awaitable<open_result> open(const file_plan& plan) override {
     auto mapped = map_remote_name(plan.relative);
     if (auto* rejected = std::get_if<rejected_name>(&mapped)) {

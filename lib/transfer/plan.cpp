@@ -12,6 +12,8 @@
 #include "dataport/redact.hpp"
 #include "transfer/detail/plan.hpp"
 
+#include <algorithm>
+
 namespace dataport::transfer_detail {
 namespace {
 
@@ -42,6 +44,20 @@ bool ends_with_slash(const std::string& s) {
 }
 
 }  // namespace
+
+std::uint64_t adaptive_chunk_size(std::uint64_t size, std::uint64_t pending, unsigned workers,
+                                  std::uint64_t min_chunk, std::uint64_t split_threshold) {
+  if (size == 0) return std::max<std::uint64_t>(min_chunk, 1);
+  if (size <= split_threshold) return size;
+  min_chunk = std::max<std::uint64_t>(min_chunk, 64 * 1024);
+  const std::uint64_t most = std::max<std::uint64_t>(1, size / min_chunk);
+  const std::uint64_t wanted = (std::max(1u, workers) + std::max<std::uint64_t>(pending, 1) - 1) /
+                               std::max<std::uint64_t>(pending, 1);
+  const std::uint64_t chunks = std::clamp<std::uint64_t>(wanted, 1, most);
+  const std::uint64_t granule = 64 * 1024;
+  const std::uint64_t chunk = (size + chunks - 1) / chunks;
+  return std::min(size, (chunk + granule - 1) / granule * granule);
+}
 
 file_plan make_file_plan(std::string relative, const object_info& source,
                          std::uint64_t chunk_size) {

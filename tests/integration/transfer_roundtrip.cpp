@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "dataport/error.hpp"
+#include "transfer/detail/plan.hpp"
 
 using namespace xfer;
 using dataport::transfer_options;
@@ -129,6 +130,51 @@ TEST_CASE("single files of every size class / in every direction") {
       std::filesystem::remove(tmp / "got.bin");
     }
   }
+}
+
+TEST_CASE("adaptive chunks: one request per file while files wait, ranges for the last ones") {
+  using dataport::transfer_detail::adaptive_chunk_size;
+  constexpr std::uint64_t mib = 1 << 20;
+  // Up to the split threshold: one request, whatever else is waiting.
+  CHECK(adaptive_chunk_size(16 * mib, 1, 8, 8 * mib, 16 * mib) == 16 * mib);
+  // Ten 100 MiB files, 8 workers: the first eight are one GET each...
+  CHECK(adaptive_chunk_size(100 * mib, 10, 8, 8 * mib, 16 * mib) == 100 * mib);
+  CHECK(adaptive_chunk_size(100 * mib, 8, 8, 8 * mib, 16 * mib) == 100 * mib);
+  // ... the last two share the workers: 4 ranges, then 8 ranges of 12.5 MiB.
+  CHECK(adaptive_chunk_size(100 * mib, 2, 8, 8 * mib, 16 * mib) == 25 * mib);
+  CHECK(adaptive_chunk_size(100 * mib, 1, 8, 8 * mib, 16 * mib) == 12800 * 1024);
+  // One 1 GiB file: 8 ranges of 128 MiB; never below the minimum chunk.
+  CHECK(adaptive_chunk_size(1024 * mib, 1, 8, 8 * mib, 16 * mib) == 128 * mib);
+  CHECK(adaptive_chunk_size(20 * mib, 1, 32, 8 * mib, 16 * mib) == 10 * mib);
+  CHECK(adaptive_chunk_size(0, 1, 8, 8 * mib, 16 * mib) > 0);  // an empty file has no chunk
+
+  // Through the engine, with small settings so a few MiB exercise it: every file byte-exact.
+  dataport::context_options options;
+  options.config.retry_base_delay = std::chrono::milliseconds(10);
+  options.config.chunk_size = 256 * 1024;
+  options.config.split_threshold = 512 * 1024;
+  options.io_threads = 2;
+  dataport::context ctx(std::move(options));
+  temp_dir tmp("adaptive");
+  const std::string c = dataport::test::unique_name("adaptive");
+  create_container(ctx, blob(c, ""));
+  hashes expected;
+  const std::uint64_t sizes[] = {
+      0, 1000, 512 * 1024, 512 * 1024 + 1, 3 * 1024 * 1024 + 7, 2 * 1024 * 1024, 700 * 1024};
+  std::uint64_t seed = 500;
+  for (std::size_t i = 0; i < std::size(sizes); ++i) {
+    const auto data = dataport::test::random_bytes(sizes[i], seed++);
+    const std::string name = "f" + std::to_string(i) + ".bin";
+    put_blob(ctx, blob(c, "in/" + name), data);
+    expected[name] = dataport::test::sha256_hex(data);
+  }
+  transfer_options o;  // no chunk_size: adaptive
+  o.recursive = true;
+  o.threads = 4;
+  const auto s = dataport::copy(ctx, blob(c, "in"), local(tmp / "out"), o);
+  INFO(describe(s));
+  REQUIRE(s.files_done == std::size(sizes));
+  CHECK(local_tree(tmp / "out") == expected);
 }
 
 TEST_CASE("destination semantics: existing folder / new name / trailing '/' / folder without -R") {

@@ -52,6 +52,9 @@ class destination {
  public:
   virtual ~destination() = default;
   virtual boost::asio::awaitable<open_result> open(const file_plan& plan) = 0;
+  /// True when its writers accept pieces (file_writer::accepts_pieces): chunk size then costs no
+  /// memory and the engine may size chunks per file (adaptive_chunk_size).
+  virtual bool takes_pieces() const noexcept { return false; }
   /// Whole-file Content-MD5 check after commit preparation; local destinations can verify.
   virtual std::string describe() const = 0;
 };

@@ -31,6 +31,16 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
 transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_options& options,
                               const std::string& description);
 
+/// Chunk size of one file in adaptive mode (a destination that takes pieces, so the chunk size
+/// costs no memory, and no chunk size given by the caller): a file of up to `split_threshold`
+/// bytes is one request; a larger one gets as many chunks as it takes to keep `workers` busy
+/// beside the `pending` files known to be waiting (this one included), at least one and never
+/// smaller than `min_chunk` bytes. Ten 100 MiB files and 8 workers: one GET per file; one 1 GiB
+/// file: 8 ranges of 128 MiB. Fewer, larger ranges cost the server less (Azurite's cost is mostly
+/// per request) and still keep every worker busy. Returns a multiple of 64 KiB (or `size`).
+std::uint64_t adaptive_chunk_size(std::uint64_t size, std::uint64_t pending, unsigned workers,
+                                  std::uint64_t min_chunk, std::uint64_t split_threshold);
+
 /// Chunks of one file: a file up to one chunk long is a single chunk.
 file_plan make_file_plan(std::string relative, const object_info& source, std::uint64_t chunk_size);
 
