@@ -139,6 +139,13 @@ struct filesystem {
   bool folder_shadows(const std::string& store_path);
   /// Attribute-cache namespace of the folder checks above.
   std::string folder_check_id() const;
+  /// Seeds the attribute cache (and the folder check of a blob) with a listed entry.
+  void seed(const object_info& info);
+  /// Lists `dir_rel` once per attribute TTL (first page) and seeds the cache with its entries, so
+  /// lookups by name in a folder nobody listed cost one listing, not a stat and a folder check
+  /// per name. Single-flight (prime_mutex).
+  void prime_folder(const std::string& dir_rel);
+  std::mutex prime_mutex;
 };
 
 /// True when `name` is a usable POSIX file name (not empty, ".", "..", no '/', NUL, ≤ 255 bytes).

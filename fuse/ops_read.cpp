@@ -127,7 +127,6 @@ bool fetch_page(filesystem& fs, dir_handle& dir) {
     }
     return true;
   }
-  auto& cache = fs.services->attributes();
   for (const auto& info : *page) {
     const std::string name = name_of(info.path);
     if (!valid_name(name)) {
@@ -150,8 +149,7 @@ bool fetch_page(filesystem& fs, dir_handle& dir) {
       continue;
     }
     dir.entries.push_back({name, info.is_directory, info});
-    cache.put(fs.store_id, info.path, info);
-    if (!info.is_directory) cache.put(fs.folder_check_id(), info.path, info);
+    fs.seed(info);
   }
   return true;
 }
