@@ -57,6 +57,7 @@ std::size_t read_full(int fd, std::span<std::byte> into, std::uint64_t offset) {
 
 // Block files: a header (natural size, or padded to one page for O_DIRECT writes) then the bytes.
 constexpr std::size_t direct_alignment = 4096;
+constexpr std::size_t direct_threshold = 1u << 20;
 
 struct alignas(direct_alignment) aligned_page {
   std::byte bytes[direct_alignment];
@@ -329,9 +330,11 @@ void disk_cache::impl::writer_loop() {
 bool disk_cache::impl::write_block(const block_key& key, std::span<const std::byte> data) {
   const key_hash hash = hash_key(block_hash_text(key));
   const std::string hex = to_hex(hash);
-  // Page-aligned blocks of 64 KiB or more get a header padded to one page and are written with
-  // O_DIRECT (see write_direct); others get the natural header and a buffered write.
-  const bool direct = data.size() >= block_memory::page_threshold &&
+  // Page-aligned blocks of 1 MiB or more (streamed large files) get a header padded to one page
+  // and are written with O_DIRECT (see write_direct); smaller ones (small files, read again each
+  // epoch) get the natural header and a buffered write, so a second pass finds them in the page
+  // cache instead of on the disk.
+  const bool direct = data.size() >= direct_threshold &&
                       reinterpret_cast<std::uintptr_t>(data.data()) % direct_alignment == 0;
   const auto header =
       encode_header({hash, key.etag, data.size(), crc32c(data), 0}, direct ? direct_alignment : 0);

@@ -288,10 +288,10 @@ TEST_CASE("no room on disk: writes are skipped, counted, and reads just miss") {
   fs::remove_all(root);
 }
 
-TEST_CASE("large blocks are written page-aligned (O_DIRECT) and read back byte for byte") {
+TEST_CASE("blocks of 1 MiB+ are written page-aligned (O_DIRECT) and read back byte for byte") {
   const fs::path root = test::fresh_cache_root("ddirect");
   // Whole pages, a partial last page (2 MB is 488 pages + 1152 bytes), one byte over 2 MiB.
-  const std::vector<std::size_t> sizes = {64u << 10, 2'000'000, (2u << 20) + 1};
+  const std::vector<std::size_t> sizes = {1u << 20, 2'000'000, (2u << 20) + 1};
   {
     disk_cache cache(options_for(root));
     for (std::size_t i = 0; i < sizes.size(); ++i) {
@@ -304,18 +304,23 @@ TEST_CASE("large blocks are written page-aligned (O_DIRECT) and read back byte f
       }
     }
     cache.flush();
-    // The same bytes at an address that is not page-aligned take the buffered path.
-    const auto unaligned = test::random_bytes((100u << 10) + 1, 50);
+    // The same bytes at an address that is not page-aligned take the buffered path, and so do
+    // blocks under 1 MiB (small files: kept in the page cache for the next epoch).
+    const auto unaligned = test::random_bytes((1u << 20) + 1, 50);
     REQUIRE(cache.put_block({"big", "e", 9}, std::span(unaligned).subspan(1)));
+    const auto small = test::block_of(test::random_bytes(100u << 10, 51));
+    REQUIRE(reinterpret_cast<std::uintptr_t>(small->data()) % 4096 == 0);
+    REQUIRE(cache.put_block({"big", "e", 10}, *small));
   }
   std::vector<std::uintmax_t> file_sizes;
   for (const auto& f : data_files(root)) file_sizes.push_back(fs::file_size(f));
   std::sort(file_sizes.begin(), file_sizes.end());
-  REQUIRE(file_sizes.size() == 4);
-  REQUIRE(file_sizes[0] == 4096 + (64u << 10));  // header padded to one page
-  REQUIRE(file_sizes[1] < 4096 + (100u << 10));  // natural header (unaligned source)
-  REQUIRE(file_sizes[2] == 4096 + 2'000'000);    // truncated after the padded last page
-  REQUIRE(file_sizes[3] == 4096 + (2u << 20) + 1);
+  REQUIRE(file_sizes.size() == 5);
+  REQUIRE(file_sizes[0] < 4096 + (100u << 10));  // natural header (a small block)
+  REQUIRE(file_sizes[1] < 4096 + (1u << 20));    // natural header (unaligned source)
+  REQUIRE(file_sizes[2] == 4096 + (1u << 20));   // header padded to one page
+  REQUIRE(file_sizes[3] == 4096 + 2'000'000);    // truncated after the padded last page
+  REQUIRE(file_sizes[4] == 4096 + (2u << 20) + 1);
   check_tree(root);
   // Reopened: every block comes back exactly (and is checked against its CRC).
   disk_cache reopened(options_for(root));
@@ -324,10 +329,13 @@ TEST_CASE("large blocks are written page-aligned (O_DIRECT) and read back byte f
     REQUIRE(hit);
     REQUIRE(test::same_bytes(*hit, test::random_bytes(sizes[i], 40 + i)));
   }
-  const auto unaligned = test::random_bytes((100u << 10) + 1, 50);
+  const auto unaligned = test::random_bytes((1u << 20) + 1, 50);
   const auto hit = reopened.get_block({"big", "e", 9});
   REQUIRE(hit);
   REQUIRE(test::same_bytes(*hit, std::span(unaligned).subspan(1)));
+  const auto small = reopened.get_block({"big", "e", 10});
+  REQUIRE(small);
+  REQUIRE(test::same_bytes(*small, test::random_bytes(100u << 10, 51)));
   fs::remove_all(root);
 }
 
