@@ -90,6 +90,11 @@ std::string parent_path(const std::string& rel) {
   return slash == std::string::npos ? std::string() : rel.substr(0, slash);
 }
 
+std::string name_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 std::string filesystem::store_path_of(const std::string& rel) const {
   if (single_file) return prefix;
   if (prefix.empty()) return rel;
@@ -184,8 +189,7 @@ void filesystem::prime_folder(const std::string& dir_rel) {
   }
   std::unordered_map<std::string, bool> kinds;  // name → is_directory, to spot blob/folder twins
   for (const auto& info : entries) {
-    const std::string name = info.path.substr(info.path.rfind('/') + 1);  // npos + 1 == 0
-    if (!valid_name(name)) continue;  // readdir hides and logs these
+    if (!valid_name(name_of(info.path))) continue;  // readdir hides and logs these
     const auto [it, inserted] = kinds.emplace(info.path, info.is_directory);
     if (!inserted) {
       if (it->second != info.is_directory) prefer_folder(info.path);

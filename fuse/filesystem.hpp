@@ -152,6 +152,8 @@ struct filesystem {
 bool valid_name(std::string_view name);
 std::string join_path(const std::string& dir, std::string_view name);
 std::string parent_path(const std::string& rel);
+/// The last '/'-separated component of `path` (all of it when there is no '/').
+std::string name_of(const std::string& path);
 
 /// The libfuse operation table (fuse/ops_read.cpp and fuse/ops_write.cpp).
 const fuse_lowlevel_ops& operations(bool read_write);

@@ -21,11 +21,6 @@
 namespace dataport::fuse_adapter {
 namespace {
 
-std::string name_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 void reply_entry(fuse_req_t req, filesystem& fs, const std::string& rel) {
   const fuse_ino_t ino = fs.inodes.acquire(rel);
   std::optional<struct stat> st;
@@ -279,10 +274,11 @@ std::span<std::byte> read_buffer(std::size_t size) {
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
   auto& fs = fs_of(req);
   auto& handle = *reinterpret_cast<file_handle*>(fi->fh);
-  const std::span<std::byte> buffer = read_buffer(size);
   try {
     std::size_t done = 0;
+    std::span<std::byte> buffer;  // staged files and whole-file mode copy through it
     if (auto staged = handle.staged ? handle.staged : fs.staged_of(handle.path)) {
+      buffer = read_buffer(size);
       int failed = 0;
       {
         std::lock_guard lock(staged->mutex);
@@ -310,6 +306,7 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
       }
       return (void)fuse_reply_iov(req, parts.data(), static_cast<int>(parts.size()));
     } else {
+      buffer = read_buffer(size);
       while (done < size) {
         const std::size_t n = handle.reader->read_at_blocking(
             static_cast<std::uint64_t>(offset) + done, buffer.subspan(done));

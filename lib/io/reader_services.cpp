@@ -31,8 +31,6 @@ reader_services::impl::impl(boost::asio::io_context& context_io, settings s,
       disk_pool(boost::asio::use_service<blocking_pool>(
           static_cast<boost::asio::execution_context&>(context_io))) {
   prefetch_budget = options.prefetch_memory_budget;
-  pool->block_size = static_cast<std::size_t>(options.block_size);
-  pool->limit = block_pool_bytes / pool->block_size;
   if (config.memory_cache_size > 0) {
     memory = std::make_unique<memory_block_cache>(config.memory_cache_size, counters);
   }
@@ -49,23 +47,7 @@ reader_services::impl::impl(boost::asio::io_context& context_io, settings s,
 reader_services::impl::~impl() = default;
 
 std::shared_ptr<block_bytes> reader_services::impl::make_block(std::size_t length) {
-  std::unique_ptr<block_bytes> buffer;
-  if (length == pool->block_size) {
-    std::lock_guard lock(pool->mutex);
-    if (!pool->free.empty()) {
-      buffer = std::move(pool->free.back());
-      pool->free.pop_back();
-    }
-  }
-  if (!buffer) buffer = std::make_unique<block_bytes>(length);
-  auto recycle = [weak = std::weak_ptr<block_pool>(pool)](block_bytes* raw) {
-    std::unique_ptr<block_bytes> owned(raw);
-    if (auto p = weak.lock(); p && owned->size() == p->block_size) {
-      std::lock_guard lock(p->mutex);
-      if (p->free.size() < p->limit) p->free.push_back(std::move(owned));
-    }
-  };
-  return {buffer.release(), std::move(recycle)};
+  return std::make_shared<block_bytes>(length);
 }
 
 bool reader_services::impl::try_acquire_prefetch(std::uint64_t n) noexcept {

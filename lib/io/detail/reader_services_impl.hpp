@@ -46,10 +46,9 @@ struct reader_services::impl {
   impl(boost::asio::io_context& context_io, settings s, std::shared_ptr<metrics> c);
   ~impl();
 
-  /// A buffer for one block fetched from storage, `length` bytes (contents unspecified). Freed
-  /// full-size buffers go back to a small pool (block_pool_limit buffers) and are handed out again:
-  /// a streaming reader then neither zero-fills nor page-faults fresh memory for every block.
-  std::shared_ptr<block_bytes> make_block(std::size_t length);
+  /// A buffer for one block of `length` bytes, contents unspecified (block_memory reuses freed
+  /// block memory process-wide, so streaming does not fault in fresh pages per block).
+  static std::shared_ptr<block_bytes> make_block(std::size_t length);
 
   /// Reserves `n` bytes of the prefetch budget; false (and nothing reserved) when full.
   bool try_acquire_prefetch(std::uint64_t n) noexcept;
@@ -94,15 +93,6 @@ struct reader_services::impl {
   blocking_pool& disk_pool;  // owned by `io` (see blocking_pool)
   std::atomic<std::uint64_t> prefetch_held{0};
   std::uint64_t prefetch_budget = 0;
-
-  struct block_pool {
-    std::mutex mutex;
-    std::vector<std::unique_ptr<block_bytes>> free;
-    std::size_t block_size = 0;
-    std::size_t limit = 0;
-  };
-  static constexpr std::size_t block_pool_bytes = 32u << 20;  ///< RAM the idle pool may keep
-  std::shared_ptr<block_pool> pool = std::make_shared<block_pool>();
 };
 
 }  // namespace dataport
