@@ -180,8 +180,9 @@ void filesystem::prime_folder(const std::string& dir_rel) {
   if (cache.get(primed_id, dir_path)) return;
   list_options options;
   options.prefix = dir_path;
+  options.quick_first_page = false;  // the bulk at once (see list_options)
   auto pager = store->list(options);
-  std::vector<object_info> entries;  // the first pages: up to ~5000 entries (two requests)
+  std::vector<object_info> entries;  // the first page(s): ~5000 entries
   while (entries.size() < options.page_size) {
     auto page = ctx->run(pager->next_page());
     if (!page) break;
@@ -215,17 +216,7 @@ bool filesystem::folder_shadows(const std::string& store_path) {
   if (auto known = cache.get(folder_check_id(), store_path); known && *known) {
     return (*known)->is_directory;
   }
-  list_options probe;
-  probe.prefix = store_path;
-  probe.page_size = 1;
-  auto pager = store->list(probe);
-  bool folder = false;
-  while (auto page = ctx->run(pager->next_page())) {
-    if (!page->empty()) {
-      folder = true;
-      break;
-    }
-  }
+  const bool folder = ctx->run(has_entries(*store, store_path));
   if (folder) {
     prefer_folder(store_path);
   } else {

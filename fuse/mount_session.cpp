@@ -134,6 +134,13 @@ class identity_store final : public object_store {
     return inner_->read_range_to(std::move(path), offset, length, scratch, std::move(sink),
                                  std::move(if_match));
   }
+  boost::asio::awaitable<read_result> read_range_into(std::string path, std::uint64_t offset,
+                                                      std::uint64_t length, byte_room room,
+                                                      byte_sink sink,
+                                                      std::string if_match) override {
+    return inner_->read_range_into(std::move(path), offset, length, std::move(room),
+                                   std::move(sink), std::move(if_match));
+  }
   boost::asio::awaitable<object_info> put(std::string path, std::span<const std::byte> data,
                                           put_options options) override {
     return inner_->put(std::move(path), data, std::move(options));
@@ -169,10 +176,7 @@ struct mount_root {
 };
 
 void probe_folder(context& ctx, object_store& store) {
-  list_options probe;
-  probe.page_size = 1;
-  auto pager = store.list(probe);
-  ctx.run(pager->next_page());
+  ctx.run(has_entries(store, ""));
 }
 
 /// The one serving path of every start() overload.

@@ -234,14 +234,7 @@ bool has_children(filesystem& fs, const std::string& rel) {
     for (const auto& local : fs.local_dirs)
       if (parent_path(local) == rel) return true;
   }
-  list_options options;
-  options.prefix = fs.store_path_of(rel);
-  options.page_size = 1;
-  auto pager = fs.store->list(options);
-  while (auto page = fs.ctx->run(pager->next_page())) {
-    if (!page->empty()) return true;
-  }
-  return false;
+  return fs.ctx->run(has_entries(*fs.store, fs.store_path_of(rel)));
 }
 
 void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {

@@ -216,12 +216,7 @@ run_result run_job(const context_options& base, const job_spec& spec, const run_
     const location run_root = ctx.resolve(result.run_uri);
     const auto store = ctx.open_store(run_root);
     ctx.run(store->create_container());
-    list_options probe;
-    probe.prefix = store_path(run_root);
-    probe.page_size = 1;
-    auto pager = store->list(probe);
-    const auto page = ctx.run(pager->next_page());
-    if (page && !page->empty())
+    if (ctx.run(has_entries(*store, store_path(run_root))))
       throw_error(errc::already_exists,
                   fmt::format("a job named '{}' already ran ({} exists): run it under another "
                               "name (--name NAME, or change name: in the job file)",

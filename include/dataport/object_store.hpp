@@ -38,7 +38,23 @@ struct list_options {
   std::string prefix;         ///< folder to list (treated as a directory: "a/b" lists "a/b/…")
   bool recursive = false;     ///< false: one level, sub-folders come back as directories
   unsigned page_size = 5000;  ///< entries per service page (blob maximum 5000)
+  /// The first page asks for at most 200 entries so the first names arrive quickly (readdir).
+  /// false: every page asks for page_size (callers that want the bulk: fewer requests; and
+  /// Azurite answers a small page very slowly where many names fold into a few sub-folders:
+  /// 3.6 s for 200 entries of a root whose 22,000 blobs sit in three folders, 0.2 s for 5000).
+  bool quick_first_page = true;
+  /// Only whether anything exists under `prefix` matters: the backend may return any entries
+  /// below it, deep ones included, in any grouping. Blob: a flat listing (no delimiter), which
+  /// the service answers in constant time however the names below are grouped.
+  bool existence_only = false;
 };
+
+class object_store;
+/// Whether anything exists under `prefix` (a folder's existence; "" = the store's root, which
+/// also proves the store answers: errors such as a missing container or refused credentials
+/// are thrown). One request of one entry on blob, more only when the service returns an empty
+/// page with a continuation. Same thread-safety as the store's list().
+boost::asio::awaitable<bool> has_entries(object_store& store, std::string prefix);
 
 /// Lazily paged listing: each next_page() issues at most one service request.
 class list_pager {
@@ -97,6 +113,20 @@ class object_store {
                                                             std::uint64_t length,
                                                             std::span<std::byte> scratch,
                                                             byte_sink sink, std::string if_match);
+
+  /// Where read_range_into puts the next bytes: memory of at least one byte, asked for before
+  /// every read from the service and valid until the sink has received the piece read into it.
+  using byte_room = std::function<std::span<std::byte>()>;
+
+  /// Like read_range_to, but every read lands in memory the caller gives (`room`), so each piece
+  /// the sink receives is a filled part of the caller's own memory: a reader that assembles
+  /// blocks needs neither a scratch buffer nor a copy. Blob streams one request straight into
+  /// it; the default reads through read_range_to and copies into the rooms. Same pinning, errors
+  /// and results as read_range_to.
+  virtual boost::asio::awaitable<read_result> read_range_into(std::string path,
+                                                              std::uint64_t offset,
+                                                              std::uint64_t length, byte_room room,
+                                                              byte_sink sink, std::string if_match);
 
   /// Largest range read_range_to_checked can have the server checksum (Blob service: 4 MiB).
   static constexpr std::uint64_t max_checked_range = 4 * 1024 * 1024;

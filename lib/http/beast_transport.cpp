@@ -227,7 +227,11 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
       co_return out;
     }
     std::size_t got = 0;
-    auto room = [&] { return sink ? dest : dest.subspan(got); };
+    const auto& next_room = options.body_room;
+    auto room = [&] {
+      if (!sink) return dest.subspan(got);
+      return next_room ? next_room() : dest;
+    };
     auto take = [&](std::span<std::byte> piece) {
       if (sink && !piece.empty()) sink(piece);
       got += piece.size();
@@ -240,13 +244,15 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
       // buffered behind the header are copied first.
       const auto length = static_cast<std::size_t>(*declared);
       while (got < length && conn.buffer.size() > 0) {
-        const auto into = room().first(std::min({room().size(), length - got, conn.buffer.size()}));
+        const auto space = room();
+        const auto into = space.first(std::min({space.size(), length - got, conn.buffer.size()}));
         asio::buffer_copy(asio::buffer(into.data(), into.size()), conn.buffer.data());
         conn.buffer.consume(into.size());
         take(into);
       }
       while (got < length) {
-        const auto into = room().first(std::min(room().size(), length - got));
+        const auto space = room();
+        const auto into = space.first(std::min(space.size(), length - got));
         lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per read
         const std::size_t n =
             co_await stream.async_read_some(asio::buffer(into.data(), into.size()), token);

@@ -10,6 +10,7 @@
 #include "io/detail/readable_file_core.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include <boost/asio/detached.hpp>
@@ -153,18 +154,29 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
     if (next < run.size()) {
       std::uint64_t length = 0;
       for (std::size_t i = next; i < run.size(); ++i) length += block_length(run[i].second);
-      std::vector<std::byte> scratch(
-          static_cast<std::size_t>(std::min<std::uint64_t>(length, 256 << 10)));
+      // The body lands straight in block memory (room: the unfilled part of the block being
+      // assembled), so the sink copies only when a backend read through its own buffer.
       std::shared_ptr<block_bytes> filling;
       std::size_t filled = 0;
+      std::array<std::byte, 512> overflow;  // never filled: the read ends with the run's blocks
+      auto current = [&]() -> block_bytes& {
+        if (!filling) {
+          filling = svc.make_block(static_cast<std::size_t>(block_length(run[next].second)));
+          filled = 0;
+        }
+        return *filling;
+      };
+      auto room = [&]() -> std::span<std::byte> {
+        if (next >= run.size()) return overflow;
+        return std::span<std::byte>(current()).subspan(filled);
+      };
       auto sink = [&](std::span<const std::byte> piece) {
         while (!piece.empty() && next < run.size()) {
-          if (!filling) {
-            filling = svc.make_block(static_cast<std::size_t>(block_length(run[next].second)));
-            filled = 0;
-          }
+          current();
           const std::size_t n = std::min(piece.size(), filling->size() - filled);
-          std::memcpy(filling->data() + filled, piece.data(), n);
+          if (piece.data() != filling->data() + filled) {
+            std::memcpy(filling->data() + filled, piece.data(), n);
+          }
           filled += n;
           piece = piece.subspan(n);
           if (filled == filling->size()) {  // a whole block: readers may use it now
@@ -179,8 +191,8 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
       const std::uint64_t offset = run[next].second * block_size;
       std::string etag = info.etag;
       std::string object_path = path;
-      co_await store->read_range_to(std::move(object_path), offset, length, scratch,
-                                    std::move(sink), std::move(etag));
+      co_await store->read_range_into(std::move(object_path), offset, length, std::move(room),
+                                      std::move(sink), std::move(etag));
       if (next < run.size()) {
         throw_shorter();
       }

@@ -148,6 +148,22 @@ class file_set_store final : public object_store {
     co_return result;
   }
 
+  awaitable<read_result> read_range_into(std::string path, std::uint64_t offset,
+                                         std::uint64_t length, byte_room room, byte_sink sink,
+                                         std::string if_match) override {
+    const entry& e = find(normalized(path));
+    if (!e.store) {
+      read_result copied = co_await object_store::read_range_into(
+          std::move(path), offset, length, std::move(room), std::move(sink), std::move(if_match));
+      co_return copied;
+    }
+    std::string pinned = if_match.empty() ? e.info.etag : std::move(if_match);
+    std::string real_path = e.store_path;
+    read_result result = co_await e.store->read_range_into(
+        std::move(real_path), offset, length, std::move(room), std::move(sink), std::move(pinned));
+    co_return result;
+  }
+
   awaitable<object_info> put(std::string path, std::span<const std::byte>, put_options) override {
     read_only(path);
   }

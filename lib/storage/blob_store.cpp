@@ -61,7 +61,9 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
 
   awaitable<object_info> stat(std::string path) override {
     if (path.empty()) {
-      co_await list_page("", false, 1, "");  // throws not_found when the container is missing
+      // Flat listings (no delimiter) of one entry: the service answers them in constant time
+      // however the names below are grouped (see list_options::existence_only).
+      co_await list_page("", true, 1, "");  // throws not_found when the container is missing
       object_info root;
       root.is_directory = true;
       co_return root;
@@ -71,7 +73,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     if (resp.status != 404 || header_text(resp, "x-ms-error-code") == "ContainerNotFound") {
       fail(resp, "stat of blob", path);
     }
-    auto page = co_await list_page(path + "/", false, 1, "");
+    auto page = co_await list_page(path + "/", true, 1, "");
     if (!page.entries.empty()) {
       object_info dir;
       dir.path = path;
@@ -126,6 +128,13 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
                          std::move(if_match), false);
   }
 
+  awaitable<read_result> read_range_into(std::string path, std::uint64_t offset,
+                                         std::uint64_t length, byte_room room, byte_sink sink,
+                                         std::string if_match) override {
+    return streamed_read(std::move(path), offset, length, {}, std::move(sink), std::move(if_match),
+                         false, std::move(room));
+  }
+
   awaitable<read_result> read_range_to_checked(std::string path, std::uint64_t offset,
                                                std::uint64_t length, std::span<std::byte> scratch,
                                                byte_sink sink, std::string if_match) override {
@@ -138,11 +147,12 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
                          std::move(if_match), true);
   }
 
-  /// One ranged GET whose body streams through `scratch` into the sink; with `want_md5` the
-  /// service is asked for the range's MD5 (x-ms-range-get-content-md5, ranges up to 4 MiB).
+  /// One ranged GET whose body streams through `scratch` (or into `room`'s memory) into the
+  /// sink; with `want_md5` the service is asked for the range's MD5 (x-ms-range-get-content-md5,
+  /// ranges up to 4 MiB).
   awaitable<read_result> streamed_read(std::string path, std::uint64_t offset, std::uint64_t length,
                                        std::span<std::byte> scratch, byte_sink sink,
-                                       std::string if_match, bool want_md5) {
+                                       std::string if_match, bool want_md5, byte_room room = {}) {
     read_result result;
     result.etag = if_match;
     if (length == 0) co_return result;
@@ -153,6 +163,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     auto options = send_options();
     options.body_into = scratch;
     options.body_sink = std::move(sink);
+    options.body_room = std::move(room);
     // (A checked body resumed after a cut carries the MD5 of its tail only: the caller's
     // comparison then fails and it re-reads the range whole.)
     auto resp = co_await client_->send(std::move(req), std::move(options));
@@ -403,9 +414,11 @@ class blob_pager final : public list_pager {
     if (done_) co_return std::nullopt;
     // The first page is small so the first entries arrive quickly (the service's time grows
     // with the page size); later pages use the full size.
-    const unsigned size =
-        marker_.empty() ? std::min(options_.page_size, first_page_size) : options_.page_size;
-    auto page = co_await store_->list_page(options_.prefix, options_.recursive, size, marker_);
+    const unsigned size = marker_.empty() && options_.quick_first_page
+                              ? std::min(options_.page_size, first_page_size)
+                              : options_.page_size;
+    const bool flat = options_.recursive || options_.existence_only;
+    auto page = co_await store_->list_page(options_.prefix, flat, size, marker_);
     if (page.next_marker.empty()) {
       done_ = true;
     } else {

@@ -5,7 +5,23 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
 namespace dataport {
+
+boost::asio::awaitable<bool> has_entries(object_store& store, std::string prefix) {
+  list_options probe;
+  probe.prefix = std::move(prefix);
+  probe.page_size = 1;
+  probe.existence_only = true;
+  auto pager = store.list(std::move(probe));
+  while (auto page = co_await pager->next_page()) {
+    if (!page->empty()) co_return true;
+  }
+  co_return false;
+}
 
 boost::asio::awaitable<read_result> object_store::read_range_to(
     std::string path, std::uint64_t offset, std::uint64_t length, std::span<std::byte> scratch,
@@ -25,6 +41,31 @@ boost::asio::awaitable<read_result> object_store::read_range_to(
     if (piece.bytes < want) break;  // end of the object
   }
   co_return total;
+}
+
+boost::asio::awaitable<read_result> object_store::read_range_into(std::string path,
+                                                                  std::uint64_t offset,
+                                                                  std::uint64_t length,
+                                                                  byte_room room, byte_sink sink,
+                                                                  std::string if_match) {
+  // Through read_range_to and a scratch buffer (the backend's own request pattern), each piece
+  // copied into the caller's rooms.
+  const auto scratch_size =
+      static_cast<std::size_t>(std::clamp<std::uint64_t>(length, 1, 256 << 10));
+  const auto scratch = std::make_unique_for_overwrite<std::byte[]>(scratch_size);
+  auto into_rooms = [&](std::span<const std::byte> piece) {
+    while (!piece.empty()) {
+      const std::span<std::byte> into = room();
+      if (into.empty()) throw_error(errc::internal, "read_range_into: the room is empty");
+      const std::size_t n = std::min(into.size(), piece.size());
+      std::memcpy(into.data(), piece.data(), n);
+      sink(into.first(n));
+      piece = piece.subspan(n);
+    }
+  };
+  co_return co_await read_range_to(std::move(path), offset, length,
+                                   std::span<std::byte>(scratch.get(), scratch_size), into_rooms,
+                                   std::move(if_match));
 }
 
 boost::asio::awaitable<read_result> object_store::read_range_to_checked(

@@ -88,6 +88,28 @@ struct target {
     buffer.resize(result.bytes);
     return buffer;
   }
+  /// read_range_into with rooms of odd, growing sizes; requires every piece the sink receives to
+  /// lie in the room handed out last (the caller's own memory, no copy needed).
+  std::vector<std::byte> read_into_rooms(const std::string& relative, std::uint64_t offset,
+                                         std::uint64_t n, const std::string& if_match = {}) {
+    std::vector<std::unique_ptr<std::vector<std::byte>>> rooms;
+    std::vector<std::byte> got;
+    auto room = [&]() -> std::span<std::byte> {
+      rooms.push_back(std::make_unique<std::vector<std::byte>>(1000 + 7 * rooms.size()));
+      return *rooms.back();
+    };
+    auto sink = [&](std::span<const std::byte> piece) {
+      REQUIRE_FALSE(rooms.empty());
+      const auto& last = *rooms.back();
+      REQUIRE(piece.data() >= last.data());
+      REQUIRE(piece.data() + piece.size() <= last.data() + last.size());
+      got.insert(got.end(), piece.begin(), piece.end());
+    };
+    const auto result =
+        run(store->read_range_into(path(relative), offset, n, room, sink, if_match));
+    REQUIRE(result.bytes == got.size());
+    return got;
+  }
   /// Every entry of a listing, with the number of next_page() calls that returned a page.
   std::pair<std::vector<object_info>, int> list_all(list_options options) {
     auto pager = store->list(std::move(options));
@@ -142,6 +164,10 @@ inline void case_put_stat_read(target& t) {
   CHECK(t.read("obj.bin", 0, data.size() + 50) == data);
   CHECK(t.read("obj.bin", data.size(), 10).empty());
   CHECK(t.read("obj.bin", data.size() + 1000, 10).empty());
+  // Straight into the caller's memory: whole, inside, and running past the end.
+  CHECK(t.read_into_rooms("obj.bin", 0, data.size()) == data);
+  CHECK(t.read_into_rooms("obj.bin", 12'345, 54'321, info.etag) == slice(data, 12'345, 54'321));
+  CHECK(t.read_into_rooms("obj.bin", data.size() - 10, 100) == slice(data, data.size() - 10, 100));
   // The read reports the version it read and pins to it.
   std::vector<std::byte> buffer(16);
   const auto result = t.run(t.store->read_range(t.path("obj.bin"), 5, buffer, info.etag));

@@ -117,6 +117,38 @@ TEST_CASE("listing: one request per page, markers passed on, prefix and delimite
   CHECK(h.transport->seen.size() == 2);
   CHECK_FALSE(h.run(pager->next_page()).has_value());
   CHECK(h.transport->seen.size() == 2);
+
+  // The first page is small by default (first names quickly) and full-size when asked.
+  const std::string base = "http://127.0.0.1:1/acct/data?restype=container&comp=list&prefix=d%2F";
+  h.transport->seen.clear();
+  h.transport->answer = [](const http::request&) { return xml_response(page_xml("d/a", "")); };
+  options.page_size = 5000;
+  h.run(h.store->list(options)->next_page());
+  options.quick_first_page = false;
+  h.run(h.store->list(options)->next_page());
+  REQUIRE(h.transport->seen.size() == 2);
+  CHECK(h.transport->seen[0].url == base + "&maxresults=200&delimiter=%2F");
+  CHECK(h.transport->seen[1].url == base + "&maxresults=5000&delimiter=%2F");
+
+  // has_entries: flat requests of one entry (no delimiter: the service answers those in constant
+  // time however the names below are grouped); an empty page with a marker asks the next one.
+  h.transport->seen.clear();
+  h.transport->answer = [](const http::request& req) {
+    if (req.url.find("marker=") == std::string::npos) {
+      return xml_response(
+          "<EnumerationResults><Blobs/><NextMarker>m</NextMarker>"
+          "</EnumerationResults>");
+    }
+    return xml_response(page_xml("d/deep/er/x", ""));
+  };
+  CHECK(h.run(has_entries(*h.store, "d")));
+  REQUIRE(h.transport->seen.size() == 2);
+  CHECK(h.transport->seen[0].url == base + "&maxresults=1");
+  CHECK(h.transport->seen[1].url == base + "&maxresults=1&marker=m");
+  h.transport->answer = [](const http::request&) {
+    return xml_response("<EnumerationResults><Blobs/><NextMarker/></EnumerationResults>");
+  };
+  CHECK_FALSE(h.run(has_entries(*h.store, "d")));
 }
 
 TEST_CASE("listing: a repeated NextMarker is a pagination loop (protocol error)") {

@@ -62,6 +62,12 @@ struct send_options {
   /// the bytes after those it already received. An exception from the sink ends the request.
   std::function<void(std::span<const std::byte>)> body_sink;
 
+  /// Streamed mode only (with body_sink): where the next bytes go, asked for before every read
+  /// from the connection; the piece read there is then passed to body_sink. Must never return
+  /// empty memory. Lets a caller receive a body straight into its own buffers (no copy out of
+  /// the scratch); body_into may then be empty. Unset: body_into is the scratch of every read.
+  std::function<std::span<std::byte>()> body_room;
+
   /// Largest body accepted into response::body (bytes).
   std::size_t max_body = 64u << 20;
 
