@@ -7,9 +7,10 @@
 // the daemon's CPU time there. block_allocator instead
 //   - leaves elements uninitialised (a block is filled by the network or the disk before use),
 //   - maps buffers of 1 MiB and more on 2 MiB boundaries and advises transparent huge pages
-//     (madvise(MADV_HUGEPAGE): one page fault per 2 MiB where the kernel allows it), and keeps up
-//     to 64 MiB of freed mappings for reuse (process-wide),
-//   - takes buffers of 64 KiB to 1 MiB from the heap, aligned to a page,
+//     (madvise(MADV_HUGEPAGE): one page fault per 2 MiB where the kernel allows it),
+//   - maps buffers of 64 KiB to 1 MiB in 64 KiB steps,
+//   - keeps up to 64 MiB of freed mappings for reuse (process-wide; a mid-sized one of another
+//     size is resized with mremap, so files of mixed sizes reuse memory too),
 // so every buffer of 64 KiB and more is page-aligned and the disk tier can write it with
 // O_DIRECT (no copy into the page cache). Smaller buffers come from operator new.
 //

@@ -31,16 +31,76 @@ std::uint32_t crc_software(const unsigned char* p, std::size_t n, std::uint32_t 
 }
 
 #if defined(__x86_64__)
+__attribute__((target("sse4.2"))) std::uint64_t crc_words(const unsigned char* p, std::size_t words,
+                                                          std::uint64_t c) noexcept {
+  for (std::size_t i = 0; i < words; ++i) {
+    std::uint64_t word;
+    std::memcpy(&word, p + 8 * i, 8);
+    c = _mm_crc32_u64(c, word);
+  }
+  return c;
+}
+
+// The crc32 instruction takes 3 cycles but can start one per cycle: three independent lanes
+// run ~3x faster than one. Each lane's register is then moved past the bytes of the lanes after
+// it ("append `lane` zero bytes", a linear map on the 32-bit register, applied by table) and
+// XORed in: crc(S, A||B) = zeros_|B|(crc(S, A)) ^ crc(0, B).
+constexpr std::size_t lane = 4096;  // bytes per lane; blocks under 3 lanes use one lane
+
+struct zeros_operator {
+  std::array<std::array<std::uint32_t, 256>, 4> table{};  // [byte of the register][its value]
+  std::uint32_t apply(std::uint32_t c) const noexcept {
+    return table[0][c & 0xFFu] ^ table[1][(c >> 8) & 0xFFu] ^ table[2][(c >> 16) & 0xFFu] ^
+           table[3][c >> 24];
+  }
+};
+
+const zeros_operator& lane_zeros() noexcept {
+  static const zeros_operator op = [] {
+    zeros_operator z;
+    const std::array<unsigned char, lane> zeros{};
+    std::array<std::uint32_t, 32> basis{};  // the map applied to each single-bit register
+    for (unsigned bit = 0; bit < 32; ++bit) {
+      basis[bit] = static_cast<std::uint32_t>(crc_words(zeros.data(), lane / 8, 1ull << bit));
+    }
+    for (unsigned k = 0; k < 4; ++k) {
+      for (unsigned v = 0; v < 256; ++v) {
+        std::uint32_t out = 0;
+        for (unsigned b = 0; b < 8; ++b)
+          if (v & (1u << b)) out ^= basis[8 * k + b];
+        z.table[k][v] = out;
+      }
+    }
+    return z;
+  }();
+  return op;
+}
+
 __attribute__((target("sse4.2"))) std::uint32_t crc_hardware(const unsigned char* p, std::size_t n,
                                                              std::uint32_t crc) noexcept {
   std::uint64_t c = crc;
-  while (n >= 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p, 8);
-    c = _mm_crc32_u64(c, word);
-    p += 8;
-    n -= 8;
+  if (n >= 3 * lane) {
+    const auto& zeros = lane_zeros();
+    while (n >= 3 * lane) {
+      std::uint64_t c0 = c, c1 = 0, c2 = 0;
+      for (std::size_t i = 0; i < lane; i += 8) {
+        std::uint64_t w0, w1, w2;
+        std::memcpy(&w0, p + i, 8);
+        std::memcpy(&w1, p + lane + i, 8);
+        std::memcpy(&w2, p + 2 * lane + i, 8);
+        c0 = _mm_crc32_u64(c0, w0);
+        c1 = _mm_crc32_u64(c1, w1);
+        c2 = _mm_crc32_u64(c2, w2);
+      }
+      const auto ab = zeros.apply(static_cast<std::uint32_t>(c0)) ^ static_cast<std::uint32_t>(c1);
+      c = zeros.apply(ab) ^ static_cast<std::uint32_t>(c2);
+      p += 3 * lane;
+      n -= 3 * lane;
+    }
   }
+  c = crc_words(p, n / 8, c);
+  p += n / 8 * 8;
+  n %= 8;
   auto c32 = static_cast<std::uint32_t>(c);
   while (n > 0) {
     c32 = _mm_crc32_u8(c32, *p++);

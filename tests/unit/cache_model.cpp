@@ -15,6 +15,7 @@
 #include "cache/detail/cache_file_format.hpp"
 #include "dataport/attribute_cache.hpp"
 #include "dataport/block_cache.hpp"
+#include "dataport/block_memory.hpp"
 #include "dataport/disk_cache.hpp"
 #include "dataport/error.hpp"
 
@@ -63,6 +64,23 @@ TEST_CASE("crc32c matches the standard check value in both implementations") {
   // Incremental == one shot, on sizes that exercise the 8-byte and tail paths.
   const auto data = test::random_bytes(1000, 5);
   REQUIRE(crc32c(std::span(data).subspan(3), crc32c(std::span(data).first(3))) == crc32c(data));
+  // The three-lane path (12 KiB+) against a bitwise reference, at lane boundaries and beyond,
+  // from the start and from a running value.
+  const auto reference = [](std::span<const std::byte> in, std::uint32_t crc) {
+    crc = ~crc;
+    for (const auto b : in) {
+      crc ^= std::to_integer<std::uint32_t>(b);
+      for (int k = 0; k < 8; ++k) crc = (crc & 1u) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+    }
+    return ~crc;
+  };
+  const auto big = test::random_bytes(3 * 3 * 4096 + 1000, 6);
+  for (const std::size_t n : {std::size_t{12287}, std::size_t{12288}, std::size_t{12289},
+                              std::size_t{24576 + 13}, big.size()}) {
+    const auto part = std::span(big).first(n);
+    CHECK(crc32c(part) == reference(part, 0));
+    CHECK(crc32c(part, 0x12345678u) == reference(part, 0x12345678u));
+  }
 }
 
 TEST_CASE("cache header decoder rejects every truncation and every flipped byte") {
@@ -286,6 +304,45 @@ TEST_CASE("no room on disk: writes are skipped, counted, and reads just miss") {
   REQUIRE(counters->get(counter::disk_cache_writes_skipped) == 1);
   REQUIRE_FALSE(cache.create_file("o", "e", 10));
   fs::remove_all(root);
+}
+
+TEST_CASE("block memory: freed buffers are reused (mid-sized ones resized), page-aligned, whole") {
+  namespace bm = block_memory;
+  const auto aligned = [](void* p) { return reinterpret_cast<std::uintptr_t>(p) % 4096 == 0; };
+  // Every byte writable and kept: a buffer shorter than asked would fault or lose bytes.
+  const auto fill_and_check = [](void* p, std::size_t n, unsigned char seed) {
+    auto* bytes = static_cast<unsigned char*>(p);
+    for (std::size_t i = 0; i < n; i += 997) bytes[i] = static_cast<unsigned char>(seed + i);
+    bytes[n - 1] = seed;
+    bool same = bytes[n - 1] == seed;
+    for (std::size_t i = 0; i + 1 < n; i += 997)
+      same = same && bytes[i] == static_cast<unsigned char>(seed + i);
+    return same;
+  };
+  void* a = bm::allocate(500'000);
+  REQUIRE(aligned(a));
+  REQUIRE(fill_and_check(a, 500'000, 1));
+  bm::deallocate(a, 500'000);
+  void* again = bm::allocate(499'000);  // the same 64 KiB step: the freed buffer itself
+  CHECK(again == a);
+  REQUIRE(fill_and_check(again, 499'000, 2));
+  bm::deallocate(again, 499'000);
+  for (const std::size_t n : {std::size_t{900'000}, std::size_t{64u << 10}, std::size_t{300'001}}) {
+    void* resized = bm::allocate(n);  // another size: the idle buffer, grown or shrunk
+    REQUIRE(aligned(resized));
+    REQUIRE(fill_and_check(resized, n, static_cast<unsigned char>(n)));
+    bm::deallocate(resized, n);
+  }
+  void* huge = bm::allocate(3u << 20);
+  REQUIRE(reinterpret_cast<std::uintptr_t>(huge) % (2u << 20) == 0);
+  REQUIRE(fill_and_check(huge, 3u << 20, 9));
+  bm::deallocate(huge, 3u << 20);
+  void* huge_again = bm::allocate(4u << 20);  // the same 2 MiB steps: reused as it is
+  CHECK(huge_again == huge);
+  bm::deallocate(huge_again, 4u << 20);
+  void* small = bm::allocate(1000);  // under 64 KiB: the heap
+  REQUIRE(fill_and_check(small, 1000, 3));
+  bm::deallocate(small, 1000);
 }
 
 TEST_CASE("blocks of 1 MiB+ are written page-aligned (O_DIRECT) and read back byte for byte") {
