@@ -181,19 +181,47 @@ void filesystem::prime_folder(const std::string& dir_rel) {
   list_options options;
   options.prefix = dir_path;
   options.quick_first_page = false;  // the bulk at once (see list_options)
+  // Where a flat page is cheap (blob), the folder is primed from a flat listing: its sub-folders
+  // are the first segments of deeper names. Azurite answers a one-level listing whose names fold
+  // into a few sub-folders in time growing with the square of the blobs below (10.6 s to the
+  // first scandir entry of a 100,000-blob folder under the root); a flat page costs the same
+  // whatever lies below. It may hold fewer direct children than a one-level page would.
+  options.recursive = store->capabilities().paged_flat_listing;
   auto pager = store->list(options);
   std::vector<object_info> entries;  // the first page(s): ~5000 entries
+  bool complete = false;
   while (entries.size() < options.page_size) {
     auto page = ctx->run(pager->next_page());
-    if (!page) break;
+    if (!page) {
+      complete = true;
+      break;
+    }
     entries.insert(entries.end(), page->begin(), page->end());
   }
+  const std::string last = entries.empty() ? std::string() : entries.back().path;
+  const std::string below = dir_path.empty() ? std::string() : dir_path + "/";
   std::unordered_map<std::string, bool> kinds;  // name → is_directory, to spot blob/folder twins
-  for (const auto& info : entries) {
+  for (auto info : entries) {
+    if (options.recursive) {
+      const auto slash = info.path.find('/', below.size());
+      if (slash != std::string::npos) {
+        object_info dir;
+        dir.path = info.path.substr(0, slash);
+        dir.is_directory = true;
+        info = std::move(dir);
+      }
+    }
     if (!valid_name(name_of(info.path))) continue;  // readdir hides and logs these
     const auto [it, inserted] = kinds.emplace(info.path, info.is_directory);
     if (!inserted) {
       if (it->second != info.is_directory) prefer_folder(info.path);
+      continue;
+    }
+    // A flat page proves a file has no folder twin only if every "name/..." sorts inside it.
+    const std::string twin = info.path + "/";
+    if (options.recursive && !info.is_directory && !complete &&
+        (last <= twin || last.starts_with(twin))) {
+      cache.put(store_id, info.path, info);  // attributes only: the folder check stays open
       continue;
     }
     seed(info);

@@ -42,6 +42,9 @@ class memory_store final : public object_store {
   /// Current bytes of `path` (throws not_found).
   std::vector<std::byte> object(const std::string& path) const;
   void set_failure_hook(failure_hook hook);
+  /// What capabilities() reports (default: all false/true as in store_capabilities). Set before
+  /// the store is shared with other threads.
+  void set_capabilities(store_capabilities caps) noexcept { caps_ = caps; }
 
   std::uint64_t stat_calls() const noexcept { return stat_calls_.load(); }
   std::uint64_t read_calls() const noexcept { return read_calls_.load(); }
@@ -88,6 +91,7 @@ class memory_store final : public object_store {
   failure_hook hook_;
   std::vector<range_call> range_calls_;
   std::atomic<std::uint64_t> stat_calls_{0}, read_calls_{0}, bytes_served_{0};
+  store_capabilities caps_;
 };
 
 }  // namespace dataport

@@ -83,6 +83,9 @@ struct store_capabilities {
   bool ranged_reads = true;  ///< false: read_range works only from offset 0 as one stream
   bool writable = true;
   bool block_upload = true;  ///< stage_block/commit_blocks available
+  /// A recursive listing's first page costs one request whatever lies below the prefix (blob);
+  /// false where it walks the whole tree first (local folders).
+  bool paged_flat_listing = false;
 };
 
 class object_store {

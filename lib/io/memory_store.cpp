@@ -244,7 +244,7 @@ boost::asio::awaitable<void> memory_store::create_container() {
 }
 
 store_capabilities memory_store::capabilities() const noexcept {
-  return {};
+  return caps_;
 }
 
 std::string memory_store::describe() const {

@@ -273,7 +273,11 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     fail(resp, "create of container", "");
   }
 
-  store_capabilities capabilities() const noexcept override { return {}; }
+  store_capabilities capabilities() const noexcept override {
+    store_capabilities caps;
+    caps.paged_flat_listing = true;
+    return caps;
+  }
 
   std::string describe() const override { return where_text_ + "/" + container_; }
 

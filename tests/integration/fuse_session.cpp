@@ -220,46 +220,60 @@ TEST_CASE("fuse: an open store mounts at its root with hidden names and folders 
 }
 
 TEST_CASE("fuse: files opened by name in a folder nobody listed cost no stat each") {
-  auto ctx = make_context();
-  temp_dir tmp("fuseprime");
-  auto store = std::make_shared<dataport::memory_store>("memory://fuse-prime");
-  std::vector<std::string> want(120);
-  for (int i = 0; i < 120; ++i) {
-    const auto data = dataport::test::random_bytes(1000 + static_cast<std::size_t>(i), 300 + i);
-    store->set_object(fmt::format("data/f{:03}", i), data);
-    want[static_cast<std::size_t>(i)] = sha_of(data);
+  // Primed from a one-level listing, and from a flat one where the store says flat pages are
+  // cheap (blob): sub-folders then come from the first segments of deeper names.
+  for (const bool flat : {false, true}) {
+    INFO("flat listing: " << flat);
+    auto ctx = make_context();
+    temp_dir tmp("fuseprime");
+    auto store = std::make_shared<dataport::memory_store>("memory://fuse-prime");
+    dataport::store_capabilities caps;
+    caps.paged_flat_listing = flat;
+    store->set_capabilities(caps);
+    std::vector<std::string> want(120);
+    for (int i = 0; i < 120; ++i) {
+      const auto data = dataport::test::random_bytes(1000 + static_cast<std::size_t>(i), 300 + i);
+      store->set_object(fmt::format("data/f{:03}", i), data);
+      want[static_cast<std::size_t>(i)] = sha_of(data);
+    }
+    store->set_object("data/g", dataport::test::random_bytes(5, 1));    // a blob ...
+    store->set_object("data/g/h", dataport::test::random_bytes(5, 2));  // ... and a folder "g"
+    store->set_object("data/sub/deep/x", dataport::test::random_bytes(5, 3));
+    mounted m;
+    m.mountpoint = tmp / "mnt";
+    fs::create_directories(m.mountpoint);
+    m.session.start(*ctx, store, "prime:test-identity", m.mountpoint.string(),
+                    options_in(tmp, false));
+    store->reset_counters();
+    // Four threads read every file by name (a data loader with a file list): the first lookup
+    // lists "data" once; no file costs a stat.
+    std::atomic<int> right{0};
+    std::vector<std::thread> readers;
+    for (int t = 0; t < 4; ++t) {
+      readers.emplace_back([&, t] {
+        for (int i = t; i < 120; i += 4) {
+          const auto got = read_file(m.mountpoint / fmt::format("data/f{:03}", i));
+          if (sha_of(got) == want[static_cast<std::size_t>(i)]) ++right;
+        }
+      });
+    }
+    for (auto& r : readers) r.join();
+    CHECK(right == 120);
+    CHECK(store->stat_calls() == 0);
+    struct stat st {};
+    REQUIRE(::stat((m.mountpoint / "data/g").c_str(), &st) == 0);
+    CHECK(S_ISDIR(st.st_mode));  // the folder wins, also when known from the primed listing
+    REQUIRE(::stat((m.mountpoint / "data/sub").c_str(), &st) == 0);
+    CHECK(S_ISDIR(st.st_mode));
+    CHECK(store->stat_calls() == 0);
+    CHECK(sha_of(read_file(m.mountpoint / "data/sub/deep/x")) ==
+          sha_of(dataport::test::random_bytes(5, 3)));
+    // A name the listing did not show still gets its own (negative) stat.
+    const auto before = store->stat_calls();
+    CHECK(::stat((m.mountpoint / "data/missing").c_str(), &st) != 0);
+    CHECK(store->stat_calls() == before + 1);
+    m.stop();
   }
-  store->set_object("data/g", dataport::test::random_bytes(5, 1));    // a blob ...
-  store->set_object("data/g/h", dataport::test::random_bytes(5, 2));  // ... and a folder "g"
-  mounted m;
-  m.mountpoint = tmp / "mnt";
-  fs::create_directories(m.mountpoint);
-  m.session.start(*ctx, store, "prime:test-identity", m.mountpoint.string(),
-                  options_in(tmp, false));
-  store->reset_counters();
-  // Four threads read every file by name (a data loader with a file list): the first lookup
-  // lists "data" once; no file costs a stat.
-  std::atomic<int> right{0};
-  std::vector<std::thread> readers;
-  for (int t = 0; t < 4; ++t) {
-    readers.emplace_back([&, t] {
-      for (int i = t; i < 120; i += 4) {
-        const auto got = read_file(m.mountpoint / fmt::format("data/f{:03}", i));
-        if (sha_of(got) == want[static_cast<std::size_t>(i)]) ++right;
-      }
-    });
-  }
-  for (auto& r : readers) r.join();
-  CHECK(right == 120);
-  CHECK(store->stat_calls() == 0);
-  struct stat st {};
-  REQUIRE(::stat((m.mountpoint / "data/g").c_str(), &st) == 0);
-  CHECK(S_ISDIR(st.st_mode));  // the folder wins, also when known from the primed listing
-  CHECK(store->stat_calls() == 0);
-  // A name the listing did not show still gets its own (negative) stat.
-  CHECK(::stat((m.mountpoint / "data/missing").c_str(), &st) != 0);
-  CHECK(store->stat_calls() == 1);
-  m.stop();
 }
 
 TEST_CASE("fuse: listing and writing while other threads close their handles") {
