@@ -4,6 +4,7 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <vector>
@@ -23,20 +24,31 @@ std::size_t round_up(std::size_t n, std::size_t to) {
   return (n + to - 1) / to * to;
 }
 
+// Set when the pool is destroyed (exit, or dlclose of the C library): blocks freed later are
+// unmapped at once. Constant-initialised and trivially destructible, so it outlives the pool.
+std::atomic<bool> pool_closed{false};
+
 struct idle_mappings {
   std::mutex mutex;
   std::vector<std::pair<void*, std::size_t>> free;  // (address, mapped length), newest last
   std::size_t bytes = 0;
+  // The idle mappings go back to the system: a library loaded and unloaded in a loop must not
+  // leave them behind (the C ABI's dlopen test).
+  ~idle_mappings() {
+    pool_closed.store(true);
+    for (const auto& [p, length] : free) ::munmap(p, length);
+  }
 };
 
 idle_mappings& idle() {
-  static auto* mappings = new idle_mappings;  // never destroyed: blocks may be freed at exit
-  return *mappings;
+  static idle_mappings pool;
+  return pool;
 }
 
 /// An idle mapping of exactly `length` bytes; for a mid-sized length, else the newest idle
 /// mid-sized mapping of another length (resized by the caller). nullptr when there is none.
 std::pair<void*, std::size_t> take_idle(std::size_t length) {
+  if (pool_closed.load()) return {nullptr, 0};
   auto& pool = idle();
   std::lock_guard lock(pool.mutex);
   auto take = [&](auto it) {
@@ -93,7 +105,7 @@ void* map_huge(std::size_t length) {
 }
 
 void release(void* p, std::size_t length) noexcept {
-  {
+  if (!pool_closed.load()) {
     auto& pool = idle();
     std::lock_guard lock(pool.mutex);
     if (pool.bytes + length <= idle_limit) {
