@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "dataport/block_cache.hpp"
+#include "dataport/disk_cache.hpp"
 #include "dataport/memory_store.hpp"
 #include "dataport/metrics.hpp"
 #include "dataport/readable_file.hpp"
@@ -77,6 +78,9 @@ struct reader_harness {
     // A file just closed may still have a coroutine finishing on the I/O threads that holds the
     // old services, and with them the cache root's lock: the new services would then be isolated
     // in a private folder and miss every block. Wait (up to 10 s) for the old ones to go.
+    // The weak pointer expires when the old services' destructor starts, not when it has released
+    // the lock (a loaded ASan run in CI lost that race once): new services that came up isolated
+    // (<root>/private-<pid>) are dropped and made again until they own the root.
     const std::weak_ptr<reader_services> old = services;
     services.reset();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -84,7 +88,14 @@ struct reader_harness {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     config.cache_dir = root.string();
-    services = std::make_shared<reader_services>(io, config, counters, options);
+    for (;;) {
+      services = std::make_shared<reader_services>(io, config, counters, options);
+      const auto* disk = services->disk();
+      const bool isolated = disk && disk->directory().filename().string().starts_with("private-");
+      if (!isolated || std::chrono::steady_clock::now() >= deadline) break;
+      services.reset();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
 
   boost::asio::io_context io;
