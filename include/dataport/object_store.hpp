@@ -43,17 +43,14 @@ struct list_options {
   /// Azurite answers a small page very slowly where many names fold into a few sub-folders:
   /// 3.6 s for 200 entries of a root whose 22,000 blobs sit in three folders, 0.2 s for 5000).
   bool quick_first_page = true;
-  /// Only whether anything exists under `prefix` matters: the backend may return any entries
-  /// below it, deep ones included, in any grouping. Blob: a flat listing (no delimiter), which
-  /// the service answers in constant time however the names below are grouped.
-  bool existence_only = false;
 };
 
 class object_store;
 /// Whether anything exists under `prefix` (a folder's existence; "" = the store's root, which
 /// also proves the store answers: errors such as a missing container or refused credentials
-/// are thrown). One request of one entry on blob, more only when the service returns an empty
-/// page with a continuation. Same thread-safety as the store's list().
+/// are thrown). Lists one entry, flat where the store has paged_flat_listing (blob: the service
+/// answers that in constant time however the names below are grouped); more requests only when
+/// the service returns an empty page with a continuation. Same thread-safety as list().
 boost::asio::awaitable<bool> has_entries(object_store& store, std::string prefix);
 
 /// Lazily paged listing: each next_page() issues at most one service request.

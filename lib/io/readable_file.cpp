@@ -154,38 +154,33 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
     if (next < run.size()) {
       std::uint64_t length = 0;
       for (std::size_t i = next; i < run.size(); ++i) length += block_length(run[i].second);
-      // The body lands straight in block memory (room: the unfilled part of the block being
-      // assembled), so the sink copies only when a backend read through its own buffer.
+      // The body lands straight in block memory: the room is the unfilled part of the block
+      // being assembled, so every piece the sink gets is already in place (read_range_into's
+      // contract) and never spans two blocks.
       std::shared_ptr<block_bytes> filling;
       std::size_t filled = 0;
       std::array<std::byte, 512> overflow;  // never filled: the read ends with the run's blocks
-      auto current = [&]() -> block_bytes& {
+      auto room = [&]() -> std::span<std::byte> {
+        if (next >= run.size()) return overflow;
         if (!filling) {
           filling = svc.make_block(static_cast<std::size_t>(block_length(run[next].second)));
           filled = 0;
         }
-        return *filling;
-      };
-      auto room = [&]() -> std::span<std::byte> {
-        if (next >= run.size()) return overflow;
-        return std::span<std::byte>(current()).subspan(filled);
+        return std::span<std::byte>(*filling).subspan(filled);
       };
       auto sink = [&](std::span<const std::byte> piece) {
-        while (!piece.empty() && next < run.size()) {
-          current();
-          const std::size_t n = std::min(piece.size(), filling->size() - filled);
-          if (piece.data() != filling->data() + filled) {
-            std::memcpy(filling->data() + filled, piece.data(), n);
-          }
-          filled += n;
-          piece = piece.subspan(n);
-          if (filled == filling->size()) {  // a whole block: readers may use it now
-            block_data data = std::move(filling);
-            filling.reset();
-            offer(run[next].second, data);
-            finish(run[next].first, std::move(data), nullptr);
-            ++next;
-          }
+        if (next >= run.size() || piece.empty()) return;
+        if (!filling || piece.data() != filling->data() + filled ||
+            piece.size() > filling->size() - filled) {
+          throw_error(errc::internal, "read_range_into delivered bytes outside the block's room");
+        }
+        filled += piece.size();
+        if (filled == filling->size()) {  // a whole block: readers may use it now
+          block_data data = std::move(filling);
+          filling.reset();
+          offer(run[next].second, data);
+          finish(run[next].first, std::move(data), nullptr);
+          ++next;
         }
       };
       const std::uint64_t offset = run[next].second * block_size;

@@ -62,7 +62,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
   awaitable<object_info> stat(std::string path) override {
     if (path.empty()) {
       // Flat listings (no delimiter) of one entry: the service answers them in constant time
-      // however the names below are grouped (see list_options::existence_only).
+      // however the names below are grouped (see has_entries).
       co_await list_page("", true, 1, "");  // throws not_found when the container is missing
       object_info root;
       root.is_directory = true;
@@ -421,8 +421,7 @@ class blob_pager final : public list_pager {
     const unsigned size = marker_.empty() && options_.quick_first_page
                               ? std::min(options_.page_size, first_page_size)
                               : options_.page_size;
-    const bool flat = options_.recursive || options_.existence_only;
-    auto page = co_await store_->list_page(options_.prefix, flat, size, marker_);
+    auto page = co_await store_->list_page(options_.prefix, options_.recursive, size, marker_);
     if (page.next_marker.empty()) {
       done_ = true;
     } else {

@@ -15,7 +15,7 @@ boost::asio::awaitable<bool> has_entries(object_store& store, std::string prefix
   list_options probe;
   probe.prefix = std::move(prefix);
   probe.page_size = 1;
-  probe.existence_only = true;
+  probe.recursive = store.capabilities().paged_flat_listing;
   auto pager = store.list(std::move(probe));
   while (auto page = co_await pager->next_page()) {
     if (!page->empty()) co_return true;
