@@ -54,10 +54,13 @@ struct file_job {
   bool restarted = false;
 
   void fail(errc code, const std::string& reason) {
-    std::lock_guard lock(failure_mutex);
-    if (failed.exchange(true)) return;
-    failure_code = code;
-    failure = reason;
+    {
+      std::lock_guard lock(failure_mutex);
+      if (failed.exchange(true)) return;
+      failure_code = code;
+      failure = reason;
+    }
+    if (writer) writer->give_up();
   }
 };
 

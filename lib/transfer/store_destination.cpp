@@ -2,12 +2,20 @@
 //
 // A one-chunk file is a single Put Blob; a larger one is staged block by block (fixed-length
 // block ids carrying a per-attempt nonce, each block with its Content-MD5) and committed with
-// one Put Block List. --if-exists fail costs no extra request: the write itself carries
-// If-None-Match: * (put_options::overwrite = false). skip-identical asks for the blob's
-// properties first.
+// one Put Block List that also sets the blob's Content-MD5: chunks arrive concurrently and out of
+// order, so each one waits its turn to feed the whole-file MD5 before it is staged (the earliest
+// unhashed chunk is always held by a running worker, so the wait is short and cannot deadlock; a
+// chunk that fails releases the waiters through give_up()). --if-exists fail costs no extra
+// request: the write itself carries If-None-Match: * (put_options::overwrite = false).
+// skip-identical asks for the blob's properties first.
+#include <mutex>
 #include <random>
 #include <vector>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/experimental/concurrent_channel.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
 #include "dataport/error.hpp"
@@ -55,7 +63,14 @@ class store_writer final : public file_writer {
       if (exists) co_await check_own_write(options.content_md5, data.size());
       co_return;
     }
-    co_await store_->stage_block(path_, block_id(index), data, md5_base64(data));
+    const std::string block_md5 = co_await hash_in_order(index, data);
+    co_await store_->stage_block(path_, block_id(index), data, block_md5);
+  }
+
+  void give_up() noexcept override {
+    std::lock_guard lock(turn_mutex_);
+    gave_up_ = true;
+    wake_waiters();
   }
 
   boost::asio::awaitable<void> commit() override {
@@ -66,6 +81,11 @@ class store_writer final : public file_writer {
     put_options options;
     options.overwrite = settings_.if_exists != if_exists_policy::fail;
     options.content_md5 = plan_.source.content_md5;
+    if (options.content_md5.empty()) {
+      std::lock_guard lock(turn_mutex_);
+      if (!gave_up_ && next_to_hash_ == plan_.chunk_count)
+        options.content_md5 = whole_.finish_base64();
+    }
     co_await store_->commit_blocks(path_, std::move(ids), options);
   }
 
@@ -86,6 +106,46 @@ class store_writer final : public file_writer {
                             path_));
   }
 
+  /// Waits until every chunk before `index` fed the whole-file MD5, then feeds this one, computing
+  /// its block MD5 in the same pass (slices small enough to stay in cache for both). Returns the
+  /// block's base64 MD5. After give_up() it stops waiting and hashes the block alone.
+  boost::asio::awaitable<std::string> hash_in_order(std::uint32_t index,
+                                                    std::span<const std::byte> data) {
+    auto executor = co_await boost::asio::this_coro::executor;
+    for (;;) {
+      auto wake = std::make_shared<wake_channel>(executor, 1);
+      {
+        std::lock_guard lock(turn_mutex_);
+        if (gave_up_) co_return md5_base64(data);
+        if (next_to_hash_ == index) break;
+        waiters_.push_back(wake);
+      }
+      // A wake-up sent before this wait starts is kept by the channel: none is lost.
+      co_await wake->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
+    }
+    // Only this chunk's writer is here (next_to_hash_ == index until it is done).
+    md5_stream block;
+    constexpr std::size_t slice = 256 * 1024;
+    for (std::size_t at = 0; at < data.size(); at += slice) {
+      const auto piece = data.subspan(at, std::min(slice, data.size() - at));
+      block.update(piece);
+      whole_.update(piece);
+    }
+    std::lock_guard lock(turn_mutex_);
+    ++next_to_hash_;
+    wake_waiters();
+    co_return block.finish_base64();
+  }
+
+  using wake_channel =
+      boost::asio::experimental::concurrent_channel<void(boost::system::error_code)>;
+
+  /// Wakes every chunk waiting for its turn (they check again). Called with turn_mutex_ held.
+  void wake_waiters() {
+    for (auto& waiter : waiters_) waiter->try_send(boost::system::error_code{});
+    waiters_.clear();
+  }
+
   std::string block_id(std::uint32_t index) const {
     return fmt::format("dataport-{:08x}-{:08}", nonce_, index);
   }
@@ -95,6 +155,11 @@ class store_writer final : public file_writer {
   file_plan plan_;
   destination_settings settings_;
   std::uint32_t nonce_;
+  std::mutex turn_mutex_;                               // guards the four members below
+  std::vector<std::shared_ptr<wake_channel>> waiters_;  // chunks waiting for their turn
+  std::uint32_t next_to_hash_ = 0;
+  bool gave_up_ = false;
+  md5_stream whole_;  // the chunks hashed so far, in order
 };
 
 /// An empty file is one Put Blob with no body.

@@ -13,6 +13,7 @@
 
 #include "dataport/error.hpp"
 #include "dataport/memory_store.hpp"
+#include "transfer/detail/md5.hpp"
 #include "transfer/detail/plan.hpp"
 
 using namespace xfer;
@@ -217,13 +218,19 @@ TEST_CASE("a blob overwritten between two ranges: 'changed during download' / or
 
 namespace {
 
-/// A memory store that replaces an object the first time a range past offset 0 is read: the
-/// deterministic version of "overwritten between ranges".
-class changing_store final : public dataport::object_store {
+/// A memory store with scripted behaviour: it can replace an object the first time a range past
+/// offset 0 is read (the deterministic version of "overwritten between ranges"), fail the read
+/// of one offset (after a pause, so later chunks are already waiting for their turn to be
+/// hashed), and records the Content-MD5 of every commit.
+class scripted_store final : public dataport::object_store {
  public:
-  explicit changing_store(std::shared_ptr<dataport::memory_store> inner,
-                          std::vector<std::byte> next)
-      : inner_(std::move(inner)), next_(std::move(next)) {}
+  explicit scripted_store(std::shared_ptr<dataport::memory_store> inner)
+      : inner_(std::move(inner)) {}
+  std::optional<std::vector<std::byte>> replace_with;
+  std::optional<std::uint64_t> fail_read_at;
+  std::mutex mutex;
+  std::vector<std::string> committed_md5s;
+
   boost::asio::awaitable<dataport::object_info> stat(std::string path) override {
     return inner_->stat(std::move(path));
   }
@@ -233,34 +240,48 @@ class changing_store final : public dataport::object_store {
   boost::asio::awaitable<dataport::read_result> read_range(std::string path, std::uint64_t offset,
                                                            std::span<std::byte> into,
                                                            std::string if_match) override {
-    if (offset > 0 && !changed_.exchange(true)) inner_->set_object(path, next_);
-    return inner_->read_range(std::move(path), offset, into, std::move(if_match));
+    if (replace_with && offset > 0 && !replaced_.exchange(true)) {
+      inner_->set_object(path, *replace_with);
+    }
+    if (fail_read_at && offset == *fail_read_at) {
+      boost::asio::steady_timer pause(co_await boost::asio::this_coro::executor,
+                                      std::chrono::milliseconds(200));
+      co_await pause.async_wait(boost::asio::use_awaitable);
+      throw dataport::error(dataport::errc::io, "injected read failure");
+    }
+    co_return co_await inner_->read_range(std::move(path), offset, into, std::move(if_match));
   }
-  boost::asio::awaitable<dataport::object_info> put(std::string, std::span<const std::byte>,
-                                                    dataport::put_options) override {
-    throw dataport::error(dataport::errc::unsupported, "read only");
+  boost::asio::awaitable<dataport::object_info> put(std::string path,
+                                                    std::span<const std::byte> data,
+                                                    dataport::put_options options) override {
+    return inner_->put(std::move(path), data, std::move(options));
   }
-  boost::asio::awaitable<void> stage_block(std::string, std::string, std::span<const std::byte>,
-                                           std::string) override {
-    throw dataport::error(dataport::errc::unsupported, "read only");
+  boost::asio::awaitable<void> stage_block(std::string path, std::string id,
+                                           std::span<const std::byte> data,
+                                           std::string md5) override {
+    CHECK(md5 == dataport::transfer_detail::md5_base64(data));  // the block's own MD5
+    return inner_->stage_block(std::move(path), std::move(id), data, std::move(md5));
   }
-  boost::asio::awaitable<dataport::object_info> commit_blocks(std::string, std::vector<std::string>,
-                                                              dataport::put_options) override {
-    throw dataport::error(dataport::errc::unsupported, "read only");
+  boost::asio::awaitable<dataport::object_info> commit_blocks(
+      std::string path, std::vector<std::string> ids, dataport::put_options options) override {
+    {
+      std::lock_guard lock(mutex);
+      committed_md5s.push_back(options.content_md5);
+    }
+    return inner_->commit_blocks(std::move(path), std::move(ids), std::move(options));
   }
-  boost::asio::awaitable<void> remove(std::string) override {
-    throw dataport::error(dataport::errc::unsupported, "read only");
+  boost::asio::awaitable<void> remove(std::string path) override {
+    return inner_->remove(std::move(path));
   }
   boost::asio::awaitable<void> create_container() override { co_return; }
   dataport::store_capabilities capabilities() const noexcept override {
-    return {true, false, false};
+    return inner_->capabilities();
   }
-  std::string describe() const override { return "changing://"; }
+  std::string describe() const override { return "recording://"; }
 
  private:
   std::shared_ptr<dataport::memory_store> inner_;
-  std::vector<std::byte> next_;
-  std::atomic<bool> changed_{false};
+  std::atomic<bool> replaced_{false};
 };
 
 }  // namespace
@@ -272,7 +293,8 @@ TEST_CASE("fake store: a source changed between ranges never yields a mixed file
   const auto v1 = dataport::test::random_bytes(5 * chunk, 1);
   const auto v2 = dataport::test::random_bytes(2 * chunk + 3, 2);
   inner->set_object("f.bin", v1);
-  auto source = std::make_shared<changing_store>(inner, v2);
+  auto source = std::make_shared<scripted_store>(inner);
+  source->replace_with = v2;
   const bool restart = GENERATE(false, true);
   transfer_options o;
   o.chunk_size = chunk;
@@ -294,6 +316,44 @@ TEST_CASE("fake store: a source changed between ranges never yields a mixed file
     REQUIRE(s.failed.size() == 1);
     CHECK(s.failed[0].reason.find("changed during download") != std::string::npos);
     check_only(tmp / "dst", {});
+  }
+}
+
+TEST_CASE(
+    "fake store: a multi-block upload sets the whole blob's Content-MD5 / a failed chunk "
+    "releases the chunks waiting for their turn") {
+  auto ctx = make_context();
+  auto source_inner = std::make_shared<dataport::memory_store>();
+  const auto data = dataport::test::random_bytes(9 * chunk + 77, 7);
+  source_inner->set_object("f.bin", data);
+  auto source = std::make_shared<scripted_store>(source_inner);
+  auto dest_inner = std::make_shared<dataport::memory_store>();
+  auto dest = std::make_shared<scripted_store>(dest_inner);
+  const bool fail = GENERATE(false, true);
+  if (fail) source->fail_read_at = chunk;  // the second chunk
+  transfer_options o;
+  o.chunk_size = chunk;
+  o.threads = 4;
+  dataport::transfer_detail::copy_plan plan;
+  plan.source = source;
+  plan.single_file = ctx->run(source->stat("f.bin"));
+  plan.single_relative = "f.bin";
+  plan.target = dataport::transfer_detail::make_store_destination(dest, "out", {});
+  // A chunk waiting for a turn that never comes would hang here: the test's timeout fails it.
+  const auto s = dataport::transfer_detail::execute_plan(*ctx, std::move(plan), o, "test");
+  INFO(describe(s) << " fail=" << fail);
+  if (fail) {
+    CHECK(s.files_done == 0);
+    REQUIRE(s.failed.size() == 1);
+    CHECK(s.failed[0].reason.find("injected read failure") != std::string::npos);
+    CHECK(dest->committed_md5s.empty());
+    CHECK_THROWS(ctx->run(dest_inner->stat("out/f.bin")));
+  } else {
+    REQUIRE(s.files_done == 1);
+    REQUIRE(dest->committed_md5s.size() == 1);
+    CHECK(dest->committed_md5s[0] == dataport::transfer_detail::md5_base64(data));
+    CHECK(dataport::test::sha256_hex(dest_inner->object("out/f.bin")) ==
+          dataport::test::sha256_hex(data));
   }
 }
 

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "dataport/error.hpp"
+#include "transfer/detail/md5.hpp"
 #include "transfer/detail/plan.hpp"
 
 using namespace xfer;
@@ -122,6 +123,9 @@ TEST_CASE("single files of every size class / in every direction") {
       REQUIRE(s.files_done == 1);
       auto store = ctx->open_store(blob(c, ""));
       CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, "up/" + name)) == want);
+      // The blob's Content-MD5 is set whether it went up as one Put Blob or as blocks.
+      CHECK(ctx->run(store->stat("up/" + name)).content_md5 ==
+            dataport::transfer_detail::md5_base64(data));
 
       s = dataport::copy(*ctx, blob(c, "up/" + name), blob(c, "r2r/" + name, "devstoreaccount1"),
                          o);

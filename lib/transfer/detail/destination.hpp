@@ -36,6 +36,9 @@ class file_writer {
   virtual void write_piece(std::uint64_t offset, std::span<const std::byte> data);
   /// Makes the file visible under its final name. Called once, after every chunk was written.
   virtual boost::asio::awaitable<void> commit() = 0;
+  /// Called when a chunk of this file failed (its write() may never come): writers that wait
+  /// for chunks in order stop waiting. Must not throw; may run on any thread.
+  virtual void give_up() noexcept {}
   /// Removes whatever was written (the final name is never touched). Must not throw.
   virtual void abort() noexcept = 0;
 };
