@@ -14,6 +14,9 @@ Workloads (sizes multiplied by --scale; the small-file count too):
 Servers: azurite (path-style URLs, a fresh process with --location on disk per workload),
          nginx (http, autoindex), nginx-https (same nginx, self-signed certificate).
 Uploads (local -> Azurite): dataport cp, rclone copy, and curl -T (one Put Blob; big only).
+Copies (Azurite container -> another container of the same account): dataport cp (server-side
+copy), dataport cp --no-server-side-copy (streamed through dataport) and rclone copy (which
+also copies server-side within one remote).
 
 Usage:
   benchmarks/transfer_bench.py --dataport build-lead/dataport            # full run
@@ -292,6 +295,49 @@ def run_upload_group(runner, wl, data_root):
         bc.remove_tree(os.path.join(runner.workdir, f"azurite-up-{wl}"))
 
 
+def run_copy_group(runner, az, wl, sas, env):
+    """Remote -> remote inside one Azurite account: the seeded workload folder into a fresh
+    container per run; every copy verified (GET + sha256 of every blob) after all runs."""
+    a = runner.args
+    meta = runner.manifest[wl]
+    files = {rel: m["sha256"] for rel, m in meta.items()}
+    total = sum(m["size"] for m in meta.values())
+    single = list(files) == ["file.bin"]
+    acct = f"{az.url}/{bc.ACCOUNT}"
+    src = f"{acct}/{CONTAINER}/{wl}"
+
+    def dataport(extra):
+        def build(c):
+            return ([a.dataport, "cp", f"{src}/file.bin", f"{acct}/{c}/file.bin"] if single else
+                    [a.dataport, "cp", f"{src}/", f"{acct}/{c}/", "-R"]) + extra + runner.dataport_flags()
+        return build
+
+    def rclone(c):
+        return ["rclone", "copy", "--config", "/dev/null", "-q", "--transfers", "16",
+                "--azureblob-sas-url", f"{acct}?{sas}",
+                f":azureblob:{CONTAINER}/{wl}" + ("/file.bin" if single else ""), f":azureblob:{c}"]
+    contenders = [("dataport cp (server-side)", dataport([])),
+                  ("dataport cp --no-server-side-copy", dataport(["--no-server-side-copy"])),
+                  ("rclone copy (server-side)", rclone)]
+    print(f"\n== copy {wl} azurite -> azurite ({len(files)} files, {total / MIB:.0f} MiB): "
+          f"{', '.join(n for n, _ in contenders)}", flush=True)
+    client = bc.BlobClient(az)
+    pending = []
+    for rnd, (name, build) in bc.interleave(a.rounds, contenders):
+        container = f"copy-{wl}-{len(pending):03d}"
+        client.create_container(container)
+        base = {"direction": "copy", "server": "azurite", "workload": wl, "bytes": total,
+                "files": len(files), "contender": name, "round": rnd, "container": container}
+        pending.append(runner.measure(build(container), env, az, base))
+    print("  verifying copies (GET + sha256 of every blob) ...", flush=True)
+    for rec in pending:
+        if rec["ok"]:
+            problems = bc.verify_container(az, sas, rec["container"], files)
+            if problems:
+                rec.update(ok=False, error="VERIFICATION FAILED: " + "; ".join(problems[:10]))
+        runner.record(rec)
+
+
 def summarize(runner):
     groups = {}
     for r in runner.runs:
@@ -345,7 +391,8 @@ def print_summary(summary, rounds):
                           fmt(s["max_rss_mib"], ".0f"), fmt(s["median_server_cpu_s"], ".2f"),
                           fmt(s["ratio_to_best_peer"], ".2f")])
         direction, server, wl = key
-        bc.print_table(f"{direction} {wl} {'from' if direction == 'download' else 'to'} {server} "
+        where = {"download": "from", "upload": "to"}.get(direction, "inside")
+        bc.print_table(f"{direction} {wl} {where} {server} "
                        f"(median of {rounds}; MB/s = 10^6 B/s, MiB/s = 2^20 B/s)",
                        ["contender", "MB/s", "MiB/s", "spread MB/s", "CPU s", "CPU s/GiB",
                         "peak RSS MiB", "server CPU s", "x best peer"], table)
@@ -377,6 +424,8 @@ def main():
     ap.add_argument("--https-workloads", default="big",
                     help="workloads also run over nginx-https (default big; 'all' for every one)")
     ap.add_argument("--upload-workloads", default="big,medium,small", help="'' for no uploads")
+    ap.add_argument("--copy-workloads", default="big,medium,small",
+                    help="remote -> remote copies inside Azurite ('' for none)")
     ap.add_argument("--dataport-threads", type=int)
     ap.add_argument("--dataport-chunk-size")
     ap.add_argument("--dataport-arg", action="append", default=[],
@@ -399,6 +448,7 @@ def main():
             raise SystemExit(f"unknown server {s!r}: use azurite, nginx, nginx-https")
     https_wls = wls if args.https_workloads == "all" else [w for w in args.https_workloads.split(",") if w]
     up_wls = [w for w in args.upload_workloads.split(",") if w in wls]
+    copy_wls = [w for w in args.copy_workloads.split(",") if w in wls]
 
     started = time.time()
     data_root = os.path.join(args.workdir, f"data-scale{args.scale:g}")
@@ -435,6 +485,9 @@ def main():
                     env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=bc.connection_string(az))
                     run_download_group(runner, az, "azurite", wl, f"{az.url}/{bc.ACCOUNT}/{CONTAINER}/{wl}",
                                        env, sas=sas, sas_url=f"{az.url}/{bc.ACCOUNT}?{sas}")
+                    if wl in copy_wls:
+                        save()
+                        run_copy_group(runner, az, wl, sas, env)
                 finally:
                     az.stop()
                     bc.remove_tree(az_dir)

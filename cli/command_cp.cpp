@@ -29,6 +29,7 @@ struct cp_flags {
   bool fsync = false;
   bool restart_on_change = false;
   bool create_container = false;
+  bool no_server_side_copy = false;
   bool json = false;
   std::string progress = "auto";
 };
@@ -78,6 +79,7 @@ void print_summary(const transfer_summary& s, bool json) {
                      {"bytes_per_second", rate},
                      {"requests", s.requests},
                      {"retries", s.retries},
+                     {"files_copied_by_service", s.files_copied_by_service},
                      {"cancelled", s.cancelled},
                      {"failed", problems_json(s.failed)},
                      {"skipped", problems_json(s.skipped)}};
@@ -89,6 +91,12 @@ void print_summary(const transfer_summary& s, bool json) {
       s.cancelled ? "Cancelled after copying" : "Copied", s.files_done, format_bytes(s.bytes),
       seconds, format_bytes(static_cast<std::uint64_t>(rate)), s.files_failed, s.files_skipped,
       s.requests, s.retries);
+  if (s.files_copied_by_service > 0) {
+    std::cerr << fmt::format(
+        "  {} of the files were copied by the storage service itself "
+        "(server-side copy; --no-server-side-copy streams them)\n",
+        s.files_copied_by_service);
+  }
   print_problems("Failed", s.failed, false);
   print_problems("Skipped", s.skipped, true);
 }
@@ -116,6 +124,7 @@ int run_copy(app_state& state, const cp_flags& flags) {
   options.fsync = flags.fsync;
   options.restart_on_change = flags.restart_on_change;
   options.create_container = flags.create_container;
+  options.server_side_copy = !flags.no_server_side_copy;
   const progress_mode mode = parse_progress_mode(flags.progress);
   const bool quiet = state.options().quiet;
   options.on_progress = make_progress_printer(mode, quiet);
@@ -156,6 +165,10 @@ void add_copy_like(CLI::App& app, app_state& state, std::optional<int>& result, 
                 "start a file over once if its source changes during the copy (default: fail it)");
   cmd->add_flag("--create-container", flags->create_container,
                 "create the destination container first when it does not exist");
+  cmd->add_flag("--no-server-side-copy", flags->no_server_side_copy,
+                "blob -> blob: stream every byte through dataport instead of letting the "
+                "destination service copy from the source (Copy Blob / Put Block From URL with a "
+                "2-hour read-only SAS for each source blob)");
   cmd->add_flag("--json", flags->json, "print the summary as one JSON object on stdout");
   cmd->add_option("--progress", flags->progress,
                   "auto (a bar when stderr is a terminal), bar, json (lines on stderr) or none");

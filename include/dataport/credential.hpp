@@ -9,6 +9,9 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -36,6 +39,15 @@ class credential {
 
   /// "shared_key", "sas", "bearer", "anonymous", ... (no secret material).
   virtual std::string_view kind_name() const noexcept = 0;
+
+  /// Query parameters (a SAS, without '?') that let ANOTHER service read the blob `blob` of
+  /// `container` on this credential's account for the next hours: what a server-side copy hands
+  /// the destination service. "" when requests need no authorization (anonymous); nullopt when
+  /// this credential cannot give one (bearer tokens, an expired SAS). A Shared Key credential
+  /// signs a read-only service SAS for that one blob, valid for 2 hours. The result is a SECRET
+  /// (its signature is registered for redaction). Thread-safe.
+  virtual std::optional<std::string> read_grant(std::string_view container,
+                                                std::string_view blob) const;
 };
 
 /// Builds a credential. `identity_client` is used for managed-identity token requests (which

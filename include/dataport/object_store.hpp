@@ -83,6 +83,8 @@ struct store_capabilities {
   /// A recursive listing's first page costs one request whatever lies below the prefix (blob);
   /// false where it walks the whole tree first (local folders).
   bool paged_flat_listing = false;
+  /// put_from_url / stage_block_from_url work: the service itself copies from a URL (blob).
+  bool copies_from_url = false;
 };
 
 class object_store {
@@ -166,6 +168,31 @@ class object_store {
                                                             std::uint64_t committed_size,
                                                             std::vector<std::string> new_ids,
                                                             put_options options);
+
+  /// Server-side copy, source side: a URL from which another blob service can read `path`,
+  /// carrying its own read grant (credential::read_grant), or nullopt when this store cannot give
+  /// one (the default; bearer tokens). The URL is a SECRET: never log it.
+  virtual std::optional<std::string> copy_source_url(const std::string& path) const;
+
+  /// Largest object put_from_url copies in one request (Copy Blob From URL: 256 MiB).
+  static constexpr std::uint64_t max_put_from_url = 256ull << 20;
+
+  /// Server-side copy, destination side (capabilities().copies_from_url): makes `path` a copy of
+  /// the object at `source_url` (from copy_source_url; at most max_put_from_url bytes) in one
+  /// synchronous request, pinned to `source_etag` (errc::changed when the source moved on);
+  /// no byte passes through this process. options.overwrite = false fails with already_exists.
+  /// The default throws errc::unsupported.
+  virtual boost::asio::awaitable<void> put_from_url(std::string path, std::string source_url,
+                                                    std::string source_etag, put_options options);
+
+  /// Stages bytes [offset, offset + length) of `source_url` as block `block_id` of `path` (Put
+  /// Block From URL), pinned to `source_etag`; commit_blocks makes them the object. The default
+  /// throws errc::unsupported.
+  virtual boost::asio::awaitable<void> stage_block_from_url(std::string path, std::string block_id,
+                                                            std::string source_url,
+                                                            std::uint64_t offset,
+                                                            std::uint64_t length,
+                                                            std::string source_etag);
 
   /// Deletes an object. Throws not_found if it does not exist.
   virtual boost::asio::awaitable<void> remove(std::string path) = 0;

@@ -80,6 +80,8 @@ struct transfer_summary {
   std::chrono::milliseconds duration{0};
   std::uint64_t requests = 0;  ///< HTTP attempts during the transfer
   std::uint64_t retries = 0;
+  /// Files the destination service copied itself (server-side copy: no byte through dataport).
+  std::uint64_t files_copied_by_service = 0;
   std::vector<transfer_problem> failed;
   std::vector<transfer_problem> skipped;
   bool cancelled = false;
@@ -99,6 +101,17 @@ struct transfer_options {
   bool fsync = false;              ///< fsync each local file before it is renamed into place
   bool restart_on_change = false;  ///< a source changed mid-copy is restarted once (else failed)
   bool create_container = false;   ///< create the destination container first (if missing)
+  /// Blob → blob: let the destination service copy the bytes itself (Copy Blob From URL up to
+  /// 256 MiB, else Put Block From URL per 64 MiB+ block, each pinned to the source's ETag) when
+  /// the source can grant it read access (Shared Key: a 2-hour read-only SAS for that blob; SAS;
+  /// public). A refused server-side copy falls back to streaming, once, with a warning. false:
+  /// every byte streams through dataport.
+  bool server_side_copy = true;
+  /// Server-side copy: files up to this size are one Copy Blob From URL (the service's limit is
+  /// 256 MiB); larger ones are blocks of server_side_block bytes (0 = the chunk size, at least
+  /// 64 MiB). Tuning and tests.
+  std::uint64_t server_side_single_max = 256ull << 20;
+  std::uint64_t server_side_block = 0;
   /// Called about every progress_interval and once at the end, on an I/O thread.
   std::function<void(const transfer_progress&)> on_progress;
   std::chrono::milliseconds progress_interval{200};

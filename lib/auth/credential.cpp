@@ -34,6 +34,9 @@ class anonymous_credential final : public credential {
   boost::asio::awaitable<void> apply(http::request&) override { co_return; }
   bool is_secret_bearing() const noexcept override { return false; }
   std::string_view kind_name() const noexcept override { return "anonymous"; }
+  std::optional<std::string> read_grant(std::string_view, std::string_view) const override {
+    return std::string();
+  }
 };
 
 class shared_key_credential final : public credential {
@@ -42,6 +45,7 @@ class shared_key_credential final : public credential {
       : account_(std::move(account)), clock_(clock ? std::move(clock) : system_clock_fn()) {
     register_secret(key_base64);
     key_ = decode_account_key(key_base64, account_);
+    key_base64_ = std::move(key_base64);
   }
   boost::asio::awaitable<void> apply(http::request& req) override {
     sign_shared_key(req, account_, key_, rfc1123_date(clock_()));
@@ -49,10 +53,24 @@ class shared_key_credential final : public credential {
   }
   bool is_secret_bearing() const noexcept override { return true; }
   std::string_view kind_name() const noexcept override { return "shared_key"; }
+  std::optional<std::string> read_grant(std::string_view container,
+                                        std::string_view blob) const override {
+    blob_service_sas_options o;
+    o.account = account_;
+    o.account_key = key_base64_;
+    o.container = std::string(container);
+    o.blob = std::string(blob);
+    o.permissions = "r";
+    const auto now = clock_();
+    o.start = now - 15min;  // clock skew between this machine and the service
+    o.expiry = now + 2h;
+    return generate_blob_service_sas(o);
+  }
 
  private:
   std::string account_;
-  std::string key_;  // decoded
+  std::string key_;         // decoded
+  std::string key_base64_;  // as given (the SAS generator takes it so)
   clock_fn clock_;
 };
 
@@ -76,6 +94,13 @@ class sas_credential final : public credential {
   }
   bool is_secret_bearing() const noexcept override { return true; }
   std::string_view kind_name() const noexcept override { return "sas"; }
+  std::optional<std::string> read_grant(std::string_view, std::string_view) const override {
+    if (const auto expiry = sas_expiry_text(sas_)) {
+      const auto when = parse_iso8601(*expiry);
+      if (when && *when <= clock_()) return std::nullopt;
+    }
+    return sas_;
+  }
 
  private:
   std::string sas_;
@@ -257,6 +282,10 @@ std::shared_ptr<credential> make_managed_identity_credential(identity_sender sen
 }
 
 }  // namespace auth
+
+std::optional<std::string> credential::read_grant(std::string_view, std::string_view) const {
+  return std::nullopt;
+}
 
 std::shared_ptr<credential> make_credential(const credential_config& config,
                                             http::client& identity_client) {

@@ -88,4 +88,23 @@ boost::asio::awaitable<object_info> object_store::append_blocks(std::string path
                           path, describe()));
 }
 
+std::optional<std::string> object_store::copy_source_url(const std::string&) const {
+  return std::nullopt;
+}
+
+boost::asio::awaitable<void> object_store::put_from_url(std::string path, std::string, std::string,
+                                                        put_options) {
+  throw_error(errc::unsupported, fmt::format("cannot copy into '{}' from a URL: {} has no "
+                                             "server-side copy",
+                                             path, describe()));
+}
+
+boost::asio::awaitable<void> object_store::stage_block_from_url(std::string path, std::string,
+                                                                std::string, std::uint64_t,
+                                                                std::uint64_t, std::string) {
+  throw_error(errc::unsupported, fmt::format("cannot copy into '{}' from a URL: {} has no "
+                                             "server-side copy",
+                                             path, describe()));
+}
+
 }  // namespace dataport

@@ -8,6 +8,10 @@
 //  - transfers start with the first listing page, and the channel's capacity keeps the listing
 //    only a little ahead of the transfers;
 //  - a failed chunk fails only its file (the others go on) unless fail_fast is set.
+// Blob → blob copies whose source can grant the destination service read access are
+// server-side (plan.server_side): a chunk is then one Copy Blob From URL (files up to 256 MiB) or
+// Put Block From URL (64 MiB+ blocks), no buffer is used, and a refusal turns the rest of the
+// transfer into streaming (the refused file starts over, streamed).
 // Everything runs on the context's I/O threads; the progress callback is driven by a timer.
 #include <atomic>
 #include <chrono>
@@ -52,6 +56,8 @@ struct file_job {
   std::string failure;
   errc failure_code = errc::ok;
   bool restarted = false;
+  bool server_side = false;  // chunks are copied by the destination service (copy_from)
+  bool fall_back = false;    // a server-side chunk was refused: start the file over, streamed
 
   void fail(errc code, const std::string& reason) {
     {
@@ -102,6 +108,14 @@ class engine {
       min_chunk_ = std::max<std::uint64_t>(config.chunk_size, 256 * 1024);
       split_threshold_ = config.split_threshold;
     }
+    server_side_ = plan_.server_side;
+    server_side_single_max_ =
+        std::min<std::uint64_t>(options.server_side_single_max, object_store::max_put_from_url);
+    server_side_block_ =
+        options.server_side_block
+            ? options.server_side_block
+            : std::max<std::uint64_t>(options.chunk_size ? options.chunk_size : config.chunk_size,
+                                      64ull << 20);
   }
 
   awaitable<void> run() {
@@ -133,6 +147,7 @@ class engine {
     summary_.files_done = done_;
     summary_.files_failed = failed_count_;
     summary_.files_skipped = skipped_count_;
+    summary_.files_copied_by_service = copied_by_service_;
     summary_.bytes = bytes_done_;
     // Only a cancellation asked for by the caller; --fail-fast and fatal errors stop the
     // transfer too, but they are reported as failures.
@@ -143,6 +158,10 @@ class engine {
   std::uint64_t chunk_size() const { return chunk_size_; }
   /// The chunk setting in effect, for the log line.
   std::string chunk_description() const {
+    if (server_side_) {
+      return fmt::format("server-side copy (one request up to {} bytes, else blocks of {} bytes)",
+                         server_side_single_max_, server_side_block_);
+    }
     if (!adaptive_) return fmt::format("{} bytes", chunk_size_);
     return fmt::format("adaptive (files over {} bytes split into ranges of at least {} bytes)",
                        split_threshold_, min_chunk_);
@@ -217,9 +236,14 @@ class engine {
     bytes_known_ += info.size;
     auto job = std::make_shared<file_job>();
     job->source_path = info.path;
-    const std::uint64_t chunk =
+    job->server_side = server_side_;
+    std::uint64_t chunk =
         adaptive_ ? adaptive_chunk_size(info.size, pending, workers_, min_chunk_, split_threshold_)
                   : chunk_size_;
+    if (job->server_side) {
+      chunk = info.size <= server_side_single_max_ ? std::max<std::uint64_t>(info.size, 1)
+                                                   : server_side_block_;
+    }
     job->plan = make_file_plan(std::move(relative), info, chunk);
     const bool opened = co_await open_job(*job);
     if (!opened) co_return;
@@ -291,7 +315,9 @@ class engine {
   awaitable<void> handle(chunk_task task, chunk_buffer& buffer) {
     file_job& job = *task.job;
     if (cancelled()) job.fail(errc::cancelled, "cancelled");
-    if (!job.failed) {
+    if (!job.failed && job.server_side) {
+      co_await copy_chunk_server_side(job, task.index);
+    } else if (!job.failed) {
       const auto length = static_cast<std::size_t>(chunk_length(job.plan, task.index));
       // A destination that takes pieces gets the chunk streamed through a small buffer.
       const std::size_t needed =
@@ -346,6 +372,36 @@ class engine {
       job.fail(e.code(), e.what());
     } catch (const std::exception& e) {
       job.fail(errc::internal, e.what());
+    }
+  }
+
+  /// Has the destination service copy chunk `index` from the source's URL. A refusal (anything
+  /// but "the source changed", "already exists" or cancellation) marks the file to start over,
+  /// streamed, and turns server-side copy off for the rest of the transfer.
+  awaitable<void> copy_chunk_server_side(file_job& job, std::uint32_t index) {
+    const std::uint64_t offset = std::uint64_t{index} * job.plan.chunk_size;
+    const std::uint64_t length = chunk_length(job.plan, index);
+    try {
+      if (!server_side_) {
+        throw_error(errc::unsupported, "server-side copy was turned off by an earlier refusal");
+      }
+      auto url = plan_.source->copy_source_url(job.source_path);
+      if (!url) throw_error(errc::unsupported, "the source cannot grant read access by URL");
+      co_await job.writer->copy_from(index, offset, length, std::move(*url), job.plan.source.etag);
+      bytes_done_ += length;
+    } catch (const dataport::error& e) {
+      const bool refused = e.code() != errc::changed && e.code() != errc::already_exists &&
+                           e.code() != errc::cancelled && !cancelled();
+      if (refused) {
+        job.fall_back = true;
+        if (server_side_.exchange(false)) {
+          log::warn("transfer",
+                    "server-side copy refused for '{}' ({}): streaming the files through "
+                    "dataport instead",
+                    job.plan.relative, e.what());
+        }
+      }
+      job.fail(e.code(), e.what());
     }
   }
 
@@ -419,14 +475,19 @@ class engine {
       try {
         co_await job.writer->commit();
         ++done_;
+        if (job.server_side && job.plan.chunk_count > 0) ++copied_by_service_;
         co_return;
       } catch (const dataport::error& e) {
         job.fail(e.code(), e.what());
       }
     }
     job.writer->abort();
+    if (job.fall_back && !cancelled()) {
+      co_await restart(job, "server-side copy was refused; streaming it");
+      co_return;
+    }
     if (job.failure_code == errc::changed && options_.restart_on_change && !job.restarted) {
-      co_await restart(job);
+      co_await restart(job, "changed during the copy; starting it over");
       co_return;
     }
     if (job.failure_code == errc::cancelled) co_return;
@@ -440,11 +501,12 @@ class engine {
     record_failure(job.plan.relative, job.failure_code, reason);
   }
 
-  /// A source that changed mid-copy is copied again once, sequentially, at its new version.
-  awaitable<void> restart(file_job& old_job) {
-    log::warn("transfer", "'{}' changed during the copy; starting it over", old_job.plan.relative);
+  /// Copies a file again, streamed, sequentially, at the source's current version: a source that
+  /// changed mid-copy (once), or a refused server-side copy (`why` says which).
+  awaitable<void> restart(file_job& old_job, std::string_view why) {
+    log::warn("transfer", "'{}': {}", old_job.plan.relative, why);
     auto job = std::make_shared<file_job>();
-    job->restarted = true;
+    job->restarted = old_job.restarted || !old_job.fall_back;
     job->source_path = old_job.source_path;
     try {
       const object_info now = co_await plan_.source->stat(old_job.source_path);
@@ -519,15 +581,19 @@ class engine {
   const transfer_options& options_;
   unsigned workers_ = 1;
   std::uint64_t chunk_size_ = 0;
-  bool adaptive_ = false;              // per-file chunk sizes (see the constructor)
-  std::uint64_t min_chunk_ = 0;        // adaptive: smallest range of a split file
-  std::uint64_t split_threshold_ = 0;  // adaptive: files up to this size are one request
+  bool adaptive_ = false;                     // per-file chunk sizes (see the constructor)
+  std::uint64_t min_chunk_ = 0;               // adaptive: smallest range of a split file
+  std::uint64_t split_threshold_ = 0;         // adaptive: files up to this size are one request
+  std::atomic<bool> server_side_{false};      // chunks copied by the service (off after a refusal)
+  std::uint64_t server_side_single_max_ = 0;  // server-side: larger files are blocks
+  std::uint64_t server_side_block_ = 0;       // server-side block size
   std::exception_ptr fatal_;
   std::atomic<bool> stop_{false};
   std::atomic<unsigned> active_{0};
   std::atomic<bool> listing_done_{false};
   std::atomic<std::uint64_t> files_known_{0}, bytes_known_{0}, bytes_done_{0};
   std::atomic<std::uint64_t> done_{0}, failed_count_{0}, skipped_count_{0};
+  std::atomic<std::uint64_t> copied_by_service_{0};
   std::mutex summary_mutex_;
   transfer_summary summary_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -147,6 +147,13 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
     if (options.create_container) ctx.run(store->create_container());
     plan.target = make_store_destination(std::move(store), destination_root, settings);
     plan.needs_source_md5 = options.if_exists == if_exists_policy::skip_identical;
+    // Server-side copy when the destination service can read the source through a URL with its
+    // own grant (probed with a name below the source: signing costs no request).
+    if (options.server_side_copy && plan.target->copies_from_url() &&
+        source.backend != backend_kind::local) {
+      const std::string probe = source_path.empty() ? "probe" : source_path;
+      plan.server_side = plan.source->copy_source_url(probe).has_value();
+    }
   }
   return plan;
 }

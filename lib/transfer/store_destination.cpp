@@ -67,6 +67,29 @@ class store_writer final : public file_writer {
     co_await store_->stage_block(path_, block_id(index), data, block_md5);
   }
 
+  boost::asio::awaitable<void> copy_from(std::uint32_t index, std::uint64_t offset,
+                                         std::uint64_t length, std::string source_url,
+                                         std::string source_etag) override {
+    if (plan_.chunk_count == 1) {
+      put_options options;
+      options.overwrite = settings_.if_exists != if_exists_policy::fail;
+      bool exists = false;
+      try {
+        co_await store_->put_from_url(path_, std::move(source_url), std::move(source_etag),
+                                      options);
+      } catch (const dataport::error& e) {
+        if (e.code() != errc::already_exists || options.overwrite) throw;
+        exists = true;
+      }
+      // A retried copy whose first answer was lost finds "its own" blob: recognised by the
+      // source's Content-MD5 and size (without an MD5 it cannot be told apart: already exists).
+      if (exists) co_await check_own_write(plan_.source.content_md5, plan_.source.size);
+      co_return;
+    }
+    co_await store_->stage_block_from_url(path_, block_id(index), std::move(source_url), offset,
+                                          length, std::move(source_etag));
+  }
+
   void give_up() noexcept override {
     std::lock_guard lock(turn_mutex_);
     gave_up_ = true;
@@ -97,9 +120,9 @@ class store_writer final : public file_writer {
  private:
   /// A Put Blob with If-None-Match: * that is retried after its response was lost finds "its own"
   /// blob: that is success, recognised by the Content-MD5 and size it was written with.
-  boost::asio::awaitable<void> check_own_write(const std::string& md5, std::size_t size) {
+  boost::asio::awaitable<void> check_own_write(const std::string& md5, std::uint64_t size) {
     const object_info existing = co_await store_->stat(path_);
-    if (existing.content_md5 == md5 && existing.size == size) co_return;
+    if (!md5.empty() && existing.content_md5 == md5 && existing.size == size) co_return;
     throw_error(errc::already_exists,
                 fmt::format("'{}' already exists at the destination: use --if-exists overwrite or "
                             "skip-identical",
@@ -242,6 +265,8 @@ class store_destination final : public destination {
                           std::nullopt};
   }
 
+  bool copies_from_url() const noexcept override { return store_->capabilities().copies_from_url; }
+
   std::string describe() const override { return store_->describe() + "/" + prefix_; }
 
  private:
@@ -254,6 +279,11 @@ class store_destination final : public destination {
 
 void file_writer::write_piece(std::uint64_t, std::span<const std::byte>) {
   throw_error(errc::internal, "this destination does not take pieces");
+}
+
+boost::asio::awaitable<void> file_writer::copy_from(std::uint32_t, std::uint64_t, std::uint64_t,
+                                                    std::string, std::string) {
+  throw_error(errc::unsupported, "this destination cannot copy from a URL");
 }
 
 std::unique_ptr<destination> make_store_destination(std::shared_ptr<object_store> store,

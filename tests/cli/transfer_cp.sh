@@ -19,9 +19,16 @@ tree_sums() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 dp cp -R --create-container --chunk-size 256KB "$WORK/tree" "$base/tree"; expect_rc 0 "upload a folder"
 dp cp -R --chunk-size 256KB "$base/tree" "$WORK/down"; expect_rc 0 "download the folder"
 [[ "$(tree_sums "$WORK/tree")" == "$(tree_sums "$WORK/down")" ]] && ok "folder round trip is byte-identical" || fail "folder round trip differs"
-dp cp -R "$base/tree" "$base/copy"; expect_rc 0 "blob → blob copy in one container"
+dp cp -R --json "$base/tree" "$base/copy"; expect_rc 0 "blob → blob copy in one container"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["files_copied_by_service"] == 3 and s["files_done"] == 4 else 1)' "$WORK/out" \
+  && ok "the service copied the 3 non-empty files itself (server-side copy)" || fail "server-side copy summary: $(cat "$WORK/out")"
 dp cp -R "$base/copy" "$WORK/down2"; expect_rc 0 "download the copy"
 [[ "$(tree_sums "$WORK/tree")" == "$(tree_sums "$WORK/down2")" ]] && ok "remote copy is byte-identical" || fail "remote copy differs"
+dp cp -R --json --no-server-side-copy "$base/tree" "$base/copy2"; expect_rc 0 "blob → blob with --no-server-side-copy"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["files_copied_by_service"] == 0 and s["files_done"] == 4 else 1)' "$WORK/out" \
+  && ok "--no-server-side-copy streamed every file" || fail "streamed copy summary: $(cat "$WORK/out")"
+dp cp -R "$base/copy2" "$WORK/down3"; expect_rc 0 "download the streamed copy"
+[[ "$(tree_sums "$WORK/tree")" == "$(tree_sums "$WORK/down3")" ]] && ok "streamed remote copy is byte-identical" || fail "streamed remote copy differs"
 
 # ---- destination semantics -----------------------------------------------------------------------
 dp cp "$WORK/one.bin" "$base/one.bin"; expect_rc 0 "upload one file"

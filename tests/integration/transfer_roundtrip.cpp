@@ -1,12 +1,14 @@
 // Transfer engine round trips, byte-exact (SHA-256 of every file): local → blob → local, blob →
 // blob across accounts and containers, local → local; every size class around the chunk size;
 // unicode and space names, deep trees, a folder of 200 small files; destination semantics and
-// --if-exists policies.
+// --if-exists policies; blob → blob server-side copies (and their fallback to streaming).
 #include "transfer_support.hpp"
 
 #include <fmt/format.h>
 
+#include "dataport/auth/sas.hpp"
 #include "dataport/error.hpp"
+#include "dataport/metrics.hpp"
 #include "transfer/detail/md5.hpp"
 #include "transfer/detail/plan.hpp"
 
@@ -325,5 +327,121 @@ TEST_CASE(
     s = dataport::copy(*ctx, local(tmp / "dst"), blob(up, "t"), uo);
     CHECK(s.files_done == 3);
     CHECK(blob_tree(*ctx, blob(up, "t")) == local_tree(tmp / "dst"));
+  }
+}
+
+TEST_CASE(
+    "blob → blob: the service copies the bytes (Copy Blob / Put Block From URL) / a refusal "
+    "streams instead / pinned to the source's ETag") {
+  auto ctx = make_context();
+  const std::string c = dataport::test::unique_name("s2s");
+  create_container(*ctx, blob(c, ""));
+  hashes expected;
+  std::uint64_t total = 0, seed = 700;
+  auto add = [&](const std::string& name, std::size_t size) {
+    const auto data = dataport::test::random_bytes(size, seed++);
+    put_blob(*ctx, blob(c, "src/" + name), data);
+    expected[name] = dataport::test::sha256_hex(data);
+    total += size;
+  };
+  add("one.bin", 300 * 1000);            // one Copy Blob From URL
+  add("sub/blocks.bin", 5 * chunk + 9);  // Put Block From URL × 3 + Put Block List
+  add("empty.bin", 0);                   // an empty Put Blob
+  transfer_options o;
+  o.recursive = true;
+  o.threads = 3;
+  o.server_side_single_max = 512 * 1024;
+  o.server_side_block = 2 * chunk;
+  const auto received = [&] { return ctx->counters()->get(dataport::counter::bytes_received); };
+  const std::string out = dataport::test::unique_name("out");
+
+  SECTION("Shared Key source: a read-only SAS per blob, no data byte through dataport") {
+    const auto before = received();
+    auto s = dataport::copy(*ctx, blob(c, "src"), blob(c, out), o);
+    const auto copy_received = received() - before;
+    INFO(describe(s));
+    CHECK(s.files_done == 3);
+    CHECK(s.files_copied_by_service == 2);
+    CHECK(copy_received < total / 4);  // listings and replies only
+    CHECK(blob_tree(*ctx, blob(c, out)) == expected);
+  }
+  SECTION("SAS source: its own token is the grant") {
+    dataport::auth::blob_service_sas_options sas;
+    sas.account = "devstoreaccount1";
+    sas.account_key = account_key("devstoreaccount1");
+    sas.container = c;
+    sas.permissions = "rl";
+    sas.expiry = std::chrono::system_clock::now() + std::chrono::hours(1);
+    auto source = blob(c, "src");
+    source.credential = {};
+    source.credential.type = dataport::credential_config::kind::sas;
+    source.credential.sas_token = dataport::auth::generate_blob_service_sas(sas);
+    auto s = dataport::copy(*ctx, source, blob(c, out), o);
+    INFO(describe(s));
+    CHECK(s.files_copied_by_service == 2);
+    CHECK(blob_tree(*ctx, blob(c, out)) == expected);
+  }
+  SECTION("a source the service cannot reach (behind a proxy): refused, then streamed") {
+    // Azurite reads a Put Block From URL source only from itself: the proxy's address is refused
+    // (CannotVerifyCopySource). (Its same-account Copy Blob From URL does not read the source URL
+    // at all, so the folder with the multi-block file is the one copied here.)
+    dataport::test::fault_proxy proxy(azurite_url());
+    auto s =
+        dataport::copy(*ctx, blob(c, "src/sub", "devstoreaccount1", proxy.url()), blob(c, out), o);
+    INFO(describe(s));
+    CHECK(s.files_done == 1);
+    CHECK(s.files_failed == 0);
+    CHECK(s.files_copied_by_service == 0);
+    CHECK(blob_tree(*ctx, blob(c, out)) == hashes{{"blocks.bin", expected["sub/blocks.bin"]}});
+  }
+  SECTION("server_side_copy = false streams every byte") {
+    o.server_side_copy = false;
+    const auto before = received();
+    auto s = dataport::copy(*ctx, blob(c, "src"), blob(c, out), o);
+    INFO(describe(s));
+    CHECK(s.files_copied_by_service == 0);
+    CHECK(blob_tree(*ctx, blob(c, out)) == expected);
+    CHECK(received() - before >= total);
+  }
+  SECTION("an existing destination with --if-exists fail is a failure, not a fallback") {
+    const auto other = dataport::test::random_bytes(1000, 1);
+    put_blob(*ctx, blob(c, out + "/one.bin"), other);
+    auto s = dataport::copy(*ctx, blob(c, "src/one.bin"), blob(c, out + "/one.bin"), o);
+    INFO(describe(s));
+    CHECK(s.files_done == 0);
+    REQUIRE(s.failed.size() == 1);
+    CHECK(s.failed[0].code == dataport::errc::already_exists);
+    auto store = ctx->open_store(blob(c, ""));
+    CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, out + "/one.bin")) ==
+          dataport::test::sha256_hex(other));
+  }
+  SECTION("store calls are pinned to the source ETag") {
+    auto store = ctx->open_store(blob(c, ""));
+    const auto url = store->copy_source_url("src/one.bin");
+    REQUIRE(url);
+    CHECK(url->find("sig=") != std::string::npos);
+    const std::string stale = "\"0x8D000000000000\"";
+    try {
+      ctx->run(store->put_from_url(out + "/x.bin", *url, stale, {}));
+      FAIL("put_from_url with a stale ETag succeeded");
+    } catch (const dataport::error& e) {
+      CHECK(e.code() == dataport::errc::changed);
+      CHECK(std::string(e.what()).find("sig=") == std::string::npos);
+    }
+    try {
+      ctx->run(store->stage_block_from_url(out + "/x.bin", "block-0001", *url, 0, 1000, stale));
+      FAIL("stage_block_from_url with a stale ETag succeeded");
+    } catch (const dataport::error& e) {
+      CHECK(e.code() == dataport::errc::changed);
+    }
+    CHECK_THROWS(ctx->run(store->stat(out + "/x.bin")));
+    // With the right ETag both work, and a block list makes the blob.
+    const auto info = ctx->run(store->stat("src/one.bin"));
+    ctx->run(
+        store->stage_block_from_url(out + "/y.bin", "block-0001", *url, 1000, 5000, info.etag));
+    ctx->run(store->commit_blocks(out + "/y.bin", {"block-0001"}, {}));
+    const auto whole = read_object(*ctx, *store, "src/one.bin");
+    CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, out + "/y.bin")) ==
+          dataport::test::sha256_hex(std::span(whole).subspan(1000, 5000)));
   }
 }

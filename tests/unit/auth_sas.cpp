@@ -126,3 +126,34 @@ TEST_CASE("blob service SAS generation signs the decoded blob name") {
         "sig=32oNJdDhM3ch3lgixK2lBg10BhuT6HCDKcVvTQaOhhA%3D");
   CHECK(redact_text(sas).find("32oNJdDhM3ch3lgixK2lBg10BhuT6HCDKcVvTQaOhhA") == std::string::npos);
 }
+
+TEST_CASE(
+    "read_grant: a key signs a 2-hour read-only SAS for one blob / a SAS is its own grant / "
+    "expired, bearer and anonymous") {
+  const auto now = at(2030, 1, 1, 12);
+  auto clock = [now] { return now; };
+  auto key =
+      auth::make_shared_key_credential("devstoreaccount1", std::string(well_known_key), clock);
+  const auto grant = key->read_grant("c1", "dir/a b.txt");
+  REQUIRE(grant);
+  // The same token generate_blob_service_sas signs for that blob, start 15 min back, 2 h ahead.
+  auth::blob_service_sas_options o;
+  o.account = "devstoreaccount1";
+  o.account_key = std::string(well_known_key);
+  o.container = "c1";
+  o.blob = "dir/a b.txt";
+  o.permissions = "r";
+  o.start = now - std::chrono::minutes(15);
+  o.expiry = now + std::chrono::hours(2);
+  CHECK(*grant == auth::generate_blob_service_sas(o));
+  CHECK(grant->find("sr=b&sp=r") != std::string::npos);
+  CHECK(grant->find("se=2030-01-01T14%3A00%3A00Z") != std::string::npos);
+  CHECK(redact_text(*grant).find(grant->substr(grant->find("sig=") + 4, 20)) == std::string::npos);
+
+  const std::string token = "sv=2021-08-06&sr=c&sp=rl&se=2030-01-02T00%3A00%3A00Z&sig=abc%3D";
+  CHECK(auth::make_sas_credential(token, clock)->read_grant("c1", "x") == token);
+  CHECK_FALSE(
+      auth::make_sas_credential(token, [] { return at(2031, 1, 1); })->read_grant("c", "x"));
+  CHECK(auth::make_anonymous_credential()->read_grant("c1", "x") == std::string());
+  CHECK_FALSE(auth::make_static_token_credential("header.payload.sig")->read_grant("c1", "x"));
+}

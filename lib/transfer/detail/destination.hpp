@@ -34,6 +34,13 @@ class file_writer {
   virtual bool accepts_pieces() const noexcept { return false; }
   /// Writes one piece at `offset`, synchronously; only called when accepts_pieces().
   virtual void write_piece(std::uint64_t offset, std::span<const std::byte> data);
+  /// Server-side copy of chunk `index` (bytes [offset, offset + length) of the source) from
+  /// `source_url` (object_store::copy_source_url, a SECRET), pinned to `source_etag`: no byte
+  /// passes through this process. Only called when the destination copies_from_url(); the
+  /// default throws errc::unsupported.
+  virtual boost::asio::awaitable<void> copy_from(std::uint32_t index, std::uint64_t offset,
+                                                 std::uint64_t length, std::string source_url,
+                                                 std::string source_etag);
   /// Makes the file visible under its final name. Called once, after every chunk was written.
   virtual boost::asio::awaitable<void> commit() = 0;
   /// Called when a chunk of this file failed (its write() may never come): writers that wait
@@ -58,6 +65,8 @@ class destination {
   /// True when its writers accept pieces (file_writer::accepts_pieces): chunk size then costs no
   /// memory and the engine may size chunks per file (adaptive_chunk_size).
   virtual bool takes_pieces() const noexcept { return false; }
+  /// True when its writers can copy chunks server-side (file_writer::copy_from).
+  virtual bool copies_from_url() const noexcept { return false; }
   /// Whole-file Content-MD5 check after commit preparation; local destinations can verify.
   virtual std::string describe() const = 0;
 };

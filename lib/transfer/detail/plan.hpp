@@ -18,6 +18,8 @@ struct copy_plan {
   std::string single_relative;             ///< its name under the destination root
   std::unique_ptr<transfer_detail::destination> target;
   bool needs_source_md5 = false;  ///< skip-identical uploads compare MD5s
+  /// Chunks are copied by the destination service from the source's URL (file_writer::copy_from).
+  bool server_side = false;
 };
 
 /// Resolves what the source is (stat), where each file goes, and builds the destination.
