@@ -145,6 +145,7 @@ boost::asio::awaitable<response> client::send(request req, send_options options)
     unsigned cut_status = 0;
     header_list cut_headers;
     std::size_t received = 0;
+    const auto attempt_started = std::chrono::steady_clock::now();
     try {
       resp = co_await self.transport_->round_trip(attempt, attempt_options, received);
     } catch (const transport_error& e) {
@@ -165,6 +166,12 @@ boost::asio::awaitable<response> client::send(request req, send_options options)
     std::string reason;
     if (resp) {
       const unsigned status = resp->status;
+      // -v (trace) and debug: one line per request, secrets redacted.
+      log::debug("http", "{} {} -> {} ({} body bytes) in {} ms", req.method, redacted, status,
+                 resp->body_size,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - attempt_started)
+                     .count());
       if (status == 429 || status == 503) self.count(counter::throttled);
       if (is_redirect(status) && hops < options.max_redirects) {
         if (auto next = allowed_redirect(req, *resp)) {

@@ -36,6 +36,8 @@ PY
 dp ls -l "$base/dir/big.bin"; expect_rc 0 "ls of a single blob"
 expect_out "5000000" "ls -l of a blob shows its size"
 
+dp -v stat "$base/dir/big.bin"; expect_rc 0 "stat -v"
+expect_err_re "HEAD http://[^ ]*/dir/big\.bin -> 200 \(0 body bytes\) in [0-9]+ ms" "-v logs each request with status and milliseconds"
 dp stat --json "$base/dir/big.bin"; expect_rc 0 "stat --json"
 python3 -c "import json,sys; d=json.load(open('$WORK/out')); assert d['size']==5000000 and d['etag'] and not d['is_directory']" && ok "stat fields" || fail "stat fields"
 dp stat --json "$base/dir"; expect_rc 0 "stat of a virtual directory"
