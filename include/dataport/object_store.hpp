@@ -185,6 +185,17 @@ class object_store {
   virtual boost::asio::awaitable<void> put_from_url(std::string path, std::string source_url,
                                                     std::string source_etag, put_options options);
 
+  /// Server-side copy inside one account, any size (Copy Blob): true when the service finished
+  /// it within the request (Azure copies inside one account synchronously; Azurite always).
+  /// When the service would copy in the background instead, the pending copy is aborted and its
+  /// blob removed, and the result is false: the caller copies another way. Pinned to
+  /// `source_etag`; options.overwrite = false fails with already_exists. Callers use it only
+  /// when nothing would be lost (the destination does not exist: options.overwrite = false).
+  /// The default returns false.
+  virtual boost::asio::awaitable<bool> copy_within_account(std::string path, std::string source_url,
+                                                           std::string source_etag,
+                                                           put_options options);
+
   /// Stages bytes [offset, offset + length) of `source_url` as block `block_id` of `path` (Put
   /// Block From URL), pinned to `source_etag`; commit_blocks makes them the object. The default
   /// throws errc::unsupported.

@@ -228,15 +228,36 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
     }
     std::size_t got = 0;
     const auto& next_room = options.body_room;
+    // A sink with a scratch buffer (no body_room) gets the scratch only once it is full (or the
+    // body ended, or the read failed): with many connections at once a read returns a few KiB,
+    // and each piece would cost the sink a write of its own. `held` bytes are read, not yet sunk.
+    const bool fill_scratch = sink && !next_room;
+    std::size_t held = 0;
+    auto flush = [&] {
+      if (held == 0) return;
+      const auto piece = dest.first(held);
+      held = 0;
+      sink(piece);
+      received = got;
+    };
     auto room = [&] {
       if (!sink) return dest.subspan(got);
+      if (fill_scratch) {
+        if (held == dest.size()) flush();
+        return dest.subspan(held);
+      }
       return next_room ? next_room() : dest;
     };
     auto take = [&](std::span<std::byte> piece) {
-      if (sink && !piece.empty()) sink(piece);
       got += piece.size();
-      received = got;
       if (counters) counters->add(counter::bytes_received, piece.size());
+      if (fill_scratch) {
+        held += piece.size();
+        if (held == dest.size()) flush();
+        return;  // `received` counts sunk bytes only: a resumed read continues after them
+      }
+      if (sink && !piece.empty()) sink(piece);
+      received = got;
     };
     if (declared && !parser.chunked()) {
       // A body of known length goes straight from the socket into the buffer, with reads as
@@ -258,6 +279,7 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
             co_await stream.async_read_some(asio::buffer(into.data(), into.size()), token);
         take(into.first(n));
         if (ec) {
+          flush();
           out.failed = failure{ec, phase::read_body, true};
           co_return out;
         }
@@ -284,11 +306,13 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
         take(into.first(n));
         if (ec == bhttp::error::need_buffer) ec = {};
         if (ec) {
+          flush();
           out.failed = failure{ec, phase::read_body, true};
           co_return out;
         }
       }
     }
+    flush();
     out.resp.body_size = got;
     out.keep_alive = parser.keep_alive();
     co_return out;

@@ -274,6 +274,32 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     fail_copy(resp, "copying (server-side) into blob", path, source_etag);
   }
 
+  // Copy Blob (the asynchronous kind): inside one account the service answers "success" once
+  // the blob is whole. A "pending" answer is aborted and its blob removed: the caller must never
+  // leave an incomplete blob under the final name.
+  awaitable<bool> copy_within_account(std::string path, std::string source_url,
+                                      std::string source_etag, put_options options) override {
+    auto req = make_request("PUT", blob_url(path));
+    http::set_header(req.headers, "x-ms-copy-source", source_url);
+    if (!source_etag.empty()) http::set_header(req.headers, "x-ms-source-if-match", source_etag);
+    if (!options.overwrite) http::set_header(req.headers, "If-None-Match", "*");
+    auto resp = co_await send(std::move(req));
+    if (resp.status != 202 && resp.status != 201) {
+      fail_copy(resp, "copying (server-side) into blob", path, source_etag);
+    }
+    if (header_text(resp, "x-ms-copy-status") == "success") co_return true;
+    const std::string id = header_text(resp, "x-ms-copy-id");
+    auto abort =
+        make_request("PUT", blob_url(path) + "?comp=copy&copyid=" + sd::encode_query_value(id));
+    http::set_header(abort.headers, "x-ms-copy-action", "abort");
+    co_await send(std::move(abort));  // best effort: the copy may have finished meanwhile
+    auto removed = co_await send(make_request("DELETE", blob_url(path)));
+    if (removed.status != 202 && removed.status != 200 && removed.status != 404) {
+      fail(removed, "removing the blob of an aborted background copy", path);
+    }
+    co_return false;
+  }
+
   // Put Block From URL: one block from a range of the source.
   awaitable<void> stage_block_from_url(std::string path, std::string block_id,
                                        std::string source_url, std::uint64_t offset,

@@ -99,6 +99,11 @@ boost::asio::awaitable<void> object_store::put_from_url(std::string path, std::s
                                              path, describe()));
 }
 
+boost::asio::awaitable<bool> object_store::copy_within_account(std::string, std::string,
+                                                               std::string, put_options) {
+  co_return false;
+}
+
 boost::asio::awaitable<void> object_store::stage_block_from_url(std::string path, std::string,
                                                                 std::string, std::uint64_t,
                                                                 std::uint64_t, std::string) {

@@ -9,9 +9,10 @@
 //    only a little ahead of the transfers;
 //  - a failed chunk fails only its file (the others go on) unless fail_fast is set.
 // Blob → blob copies whose source can grant the destination service read access are
-// server-side (plan.server_side): a chunk is then one Copy Blob From URL (files up to 256 MiB) or
-// Put Block From URL (64 MiB+ blocks), no buffer is used, and a refusal turns the rest of the
-// transfer into streaming (the refused file starts over, streamed).
+// server-side (plan.server_side): a chunk is then one Copy Blob From URL (files up to 256 MiB),
+// one Copy Blob (larger files inside one account, --if-exists fail) or Put Block From URL (64 MiB+
+// blocks); no buffer is used, and a refusal turns the rest of the transfer into streaming (the
+// refused file starts over, streamed).
 // Everything runs on the context's I/O threads; the progress callback is driven by a timer.
 #include <atomic>
 #include <chrono>
@@ -240,11 +241,15 @@ class engine {
     std::uint64_t chunk =
         adaptive_ ? adaptive_chunk_size(info.size, pending, workers_, min_chunk_, split_threshold_)
                   : chunk_size_;
+    bool copy_whole = false;
     if (job->server_side) {
-      chunk = info.size <= server_side_single_max_ ? std::max<std::uint64_t>(info.size, 1)
-                                                   : server_side_block_;
+      copy_whole = info.size > server_side_single_max_ && plan_.server_side_within_account;
+      chunk = info.size <= server_side_single_max_ || copy_whole
+                  ? std::max<std::uint64_t>(info.size, 1)
+                  : server_side_block_;
     }
     job->plan = make_file_plan(std::move(relative), info, chunk);
+    job->plan.copy_whole = copy_whole;
     const bool opened = co_await open_job(*job);
     if (!opened) co_return;
     if (job->plan.chunk_count == 0) {

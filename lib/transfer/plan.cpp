@@ -153,6 +153,10 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
         source.backend != backend_kind::local) {
       const std::string probe = source_path.empty() ? "probe" : source_path;
       plan.server_side = plan.source->copy_source_url(probe).has_value();
+      plan.server_side_within_account = plan.server_side &&
+                                        trim_trailing_slashes(source.service_url) ==
+                                            trim_trailing_slashes(destination.service_url) &&
+                                        options.if_exists == if_exists_policy::fail;
     }
   }
   return plan;

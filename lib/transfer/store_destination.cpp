@@ -70,6 +70,16 @@ class store_writer final : public file_writer {
   boost::asio::awaitable<void> copy_from(std::uint32_t index, std::uint64_t offset,
                                          std::uint64_t length, std::string source_url,
                                          std::string source_etag) override {
+    if (plan_.copy_whole) {
+      put_options options;
+      options.overwrite = false;  // only used where nothing can be lost (the engine checks)
+      if (!co_await store_->copy_within_account(path_, std::move(source_url),
+                                                std::move(source_etag), options)) {
+        throw_error(errc::unsupported,
+                    "the service would have copied it in the background (aborted, nothing left)");
+      }
+      co_return;
+    }
     if (plan_.chunk_count == 1) {
       put_options options;
       options.overwrite = settings_.if_exists != if_exists_policy::fail;

@@ -344,9 +344,11 @@ TEST_CASE(
     expected[name] = dataport::test::sha256_hex(data);
     total += size;
   };
-  add("one.bin", 300 * 1000);            // one Copy Blob From URL
-  add("sub/blocks.bin", 5 * chunk + 9);  // Put Block From URL × 3 + Put Block List
-  add("empty.bin", 0);                   // an empty Put Blob
+  add("one.bin", 300 * 1000);  // one Copy Blob From URL
+  // Over server_side_single_max: one Copy Blob inside the account, Put Block From URL × 3 + Put
+  // Block List into another.
+  add("sub/blocks.bin", 5 * chunk + 9);
+  add("empty.bin", 0);  // an empty Put Blob
   transfer_options o;
   o.recursive = true;
   o.threads = 3;
@@ -381,18 +383,53 @@ TEST_CASE(
     CHECK(s.files_copied_by_service == 2);
     CHECK(blob_tree(*ctx, blob(c, out)) == expected);
   }
+  SECTION("another account: Put Block From URL for the large file") {
+    const std::string c2 = dataport::test::unique_name("s2s-second");
+    create_container(*ctx, blob(c2, "", "dataportsecond"));
+    auto s = dataport::copy(*ctx, blob(c, "src"), blob(c2, out, "dataportsecond"), o);
+    INFO(describe(s));
+    CHECK(s.files_done == 3);
+    CHECK(s.files_copied_by_service == 2);
+    CHECK(blob_tree(*ctx, blob(c2, out, "dataportsecond")) == expected);
+  }
   SECTION("a source the service cannot reach (behind a proxy): refused, then streamed") {
     // Azurite reads a Put Block From URL source only from itself: the proxy's address is refused
-    // (CannotVerifyCopySource). (Its same-account Copy Blob From URL does not read the source URL
-    // at all, so the folder with the multi-block file is the one copied here.)
+    // (CannotVerifyCopySource).
     dataport::test::fault_proxy proxy(azurite_url());
-    auto s =
-        dataport::copy(*ctx, blob(c, "src/sub", "devstoreaccount1", proxy.url()), blob(c, out), o);
+    const std::string c2 = dataport::test::unique_name("s2s-second");
+    create_container(*ctx, blob(c2, "", "dataportsecond"));
+    auto s = dataport::copy(*ctx, blob(c, "src/sub", "devstoreaccount1", proxy.url()),
+                            blob(c2, out, "dataportsecond"), o);
     INFO(describe(s));
     CHECK(s.files_done == 1);
     CHECK(s.files_failed == 0);
     CHECK(s.files_copied_by_service == 0);
+    CHECK(blob_tree(*ctx, blob(c2, out, "dataportsecond")) ==
+          hashes{{"blocks.bin", expected["sub/blocks.bin"]}});
+  }
+  SECTION("a copy the service would run in the background is aborted, removed, and streamed") {
+    dataport::test::fault_proxy proxy(azurite_url());
+    const nlohmann::json pending = {
+        {"status", 202},
+        {"headers", {{"x-ms-copy-status", "pending"}, {"x-ms-copy-id", "dataport-test-copy"}}}};
+    proxy.set_rules(
+        nlohmann::json::array({{{"match", {{"method", "PUT"}, {"has_header", "x-ms-copy-source"}}},
+                                {"times", 1},
+                                {"action", pending}}}));
+    const auto via_proxy = [&](const std::string& path) {
+      return blob(c, path, "devstoreaccount1", proxy.url());
+    };
+    auto s = dataport::copy(*ctx, via_proxy("src/sub"), via_proxy(out), o);
+    INFO(describe(s));
+    CHECK(s.files_done == 1);
+    CHECK(s.files_copied_by_service == 0);
     CHECK(blob_tree(*ctx, blob(c, out)) == hashes{{"blocks.bin", expected["sub/blocks.bin"]}});
+    bool aborted = false;
+    for (const auto& r : proxy.requests()) {
+      aborted =
+          aborted || r.at("path").get<std::string>().find("comp=copy&copyid=") != std::string::npos;
+    }
+    CHECK(aborted);
   }
   SECTION("server_side_copy = false streams every byte") {
     o.server_side_copy = false;

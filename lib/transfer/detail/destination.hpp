@@ -21,6 +21,8 @@ struct file_plan {
   object_info source;    ///< size and ETag pinned from the listing
   std::uint64_t chunk_size = 0;
   std::uint32_t chunk_count = 0;  ///< 0 for an empty file
+  /// Server-side, one chunk: the whole object with object_store::copy_within_account.
+  bool copy_whole = false;
 };
 
 /// Receives the chunks of one file, possibly concurrently and out of order.

@@ -20,6 +20,9 @@ struct copy_plan {
   bool needs_source_md5 = false;  ///< skip-identical uploads compare MD5s
   /// Chunks are copied by the destination service from the source's URL (file_writer::copy_from).
   bool server_side = false;
+  /// Server-side inside one account with --if-exists fail: files over the Copy Blob From URL limit
+  /// are one Copy Blob (synchronous inside an account; nothing to lose if it is not).
+  bool server_side_within_account = false;
 };
 
 /// Resolves what the source is (stat), where each file goes, and builds the destination.
