@@ -451,7 +451,8 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
   }
 
   /// A refused server-side copy. A source that moved on (412, SourceConditionNotMet) is
-  /// errc::changed like a pinned read; the rest as fail().
+  /// errc::changed like a pinned read; a destination that exists (TargetConditionNotMet) is
+  /// already_exists; the rest as fail().
   [[noreturn]] void fail_copy(const http::response& resp, std::string_view operation,
                               std::string_view path, std::string_view source_etag) const {
     const auto code = header_text(resp, "x-ms-error-code");
@@ -462,6 +463,13 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
                               "matches)",
                               container_, path, source_etag),
                   service_details{412, code, header_text(resp, "x-ms-request-id")});
+    }
+    if (code == "TargetConditionNotMet") {  // our only destination condition: If-None-Match: *
+      throw error(errc::already_exists,
+                  fmt::format("'{}/{}' already exists at the destination: use --if-exists "
+                              "overwrite or skip-identical",
+                              container_, path),
+                  service_details{resp.status, code, header_text(resp, "x-ms-request-id")});
     }
     fail(resp, operation, path);
   }

@@ -407,6 +407,8 @@ class engine {
         }
       }
       job.fail(e.code(), e.what());
+    } catch (const std::exception& e) {
+      job.fail(errc::internal, e.what());
     }
   }
 

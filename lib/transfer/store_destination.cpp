@@ -139,35 +139,30 @@ class store_writer final : public file_writer {
                             path_));
   }
 
-  /// Waits until every chunk before `index` fed the whole-file MD5, then feeds this one, computing
-  /// its block MD5 in the same pass (slices small enough to stay in cache for both). Returns the
-  /// block's base64 MD5. After give_up() it stops waiting and hashes the block alone.
+  /// Computes the block's base64 MD5 (concurrently with other chunks), then waits until every
+  /// chunk before `index` fed the whole-file MD5 and feeds this one: only the whole-file pass is
+  /// serial, so one file's upload is capped at one core's MD5 rate. After give_up() it stops
+  /// waiting.
   boost::asio::awaitable<std::string> hash_in_order(std::uint32_t index,
                                                     std::span<const std::byte> data) {
+    std::string block_md5 = md5_base64(data);
     auto executor = co_await boost::asio::this_coro::executor;
     for (;;) {
       auto wake = std::make_shared<wake_channel>(executor, 1);
       {
         std::lock_guard lock(turn_mutex_);
-        if (gave_up_) co_return md5_base64(data);
+        if (gave_up_) co_return block_md5;
         if (next_to_hash_ == index) break;
         waiters_.push_back(wake);
       }
       // A wake-up sent before this wait starts is kept by the channel: none is lost.
       co_await wake->async_receive(boost::asio::as_tuple(boost::asio::use_awaitable));
     }
-    // Only this chunk's writer is here (next_to_hash_ == index until it is done).
-    md5_stream block;
-    constexpr std::size_t slice = 256 * 1024;
-    for (std::size_t at = 0; at < data.size(); at += slice) {
-      const auto piece = data.subspan(at, std::min(slice, data.size() - at));
-      block.update(piece);
-      whole_.update(piece);
-    }
+    whole_.update(data);  // only this chunk is here: next_to_hash_ == index until it is done
     std::lock_guard lock(turn_mutex_);
     ++next_to_hash_;
     wake_waiters();
-    co_return block.finish_base64();
+    co_return block_md5;
   }
 
   using wake_channel =
