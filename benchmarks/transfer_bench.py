@@ -275,21 +275,7 @@ def run_upload_group(runner, wl, data_root):
                 "x-ms-blob-type: BlockBlob", f"{acct}/{c}/file.bin?{sas}"]))
         print(f"\n== upload {wl} to azurite ({len(files)} files, {total / MIB:.0f} MiB): "
               f"{', '.join(n for n, _ in contenders)}", flush=True)
-        client = bc.BlobClient(az)
-        pending = []
-        for rnd, (name, build) in bc.interleave(a.rounds, contenders):
-            container = f"up-{wl}-{len(pending):03d}"
-            client.create_container(container)
-            base = {"direction": "upload", "server": "azurite", "workload": wl, "bytes": total,
-                    "files": len(files), "contender": name, "round": rnd, "container": container}
-            pending.append(runner.measure(build(container), env, az, base))
-        print("  verifying uploads (GET + sha256 of every blob) ...", flush=True)
-        for rec in pending:
-            if rec["ok"]:
-                problems = bc.verify_container(az, sas, rec["container"], files)
-                if problems:
-                    rec.update(ok=False, error="VERIFICATION FAILED: " + "; ".join(problems[:10]))
-            runner.record(rec)
+        run_into_containers(runner, az, sas, env, contenders, "upload", wl, files, total)
     finally:
         az.stop()
         bc.remove_tree(os.path.join(runner.workdir, f"azurite-up-{wl}"))
@@ -321,15 +307,22 @@ def run_copy_group(runner, az, wl, sas, env):
                   ("rclone copy (server-side)", rclone)]
     print(f"\n== copy {wl} azurite -> azurite ({len(files)} files, {total / MIB:.0f} MiB): "
           f"{', '.join(n for n, _ in contenders)}", flush=True)
+    run_into_containers(runner, az, sas, env, contenders, "copy", wl, files, total)
+
+
+def run_into_containers(runner, az, sas, env, contenders, direction, wl, files, total):
+    """Runs the contenders interleaved, each into a fresh Azurite container, then verifies every
+    container (GET + sha256 of every blob, after all runs so it never competes with one) and
+    records the runs."""
     client = bc.BlobClient(az)
     pending = []
-    for rnd, (name, build) in bc.interleave(a.rounds, contenders):
-        container = f"copy-{wl}-{len(pending):03d}"
+    for rnd, (name, build) in bc.interleave(runner.args.rounds, contenders):
+        container = f"{direction}-{wl}-{len(pending):03d}"
         client.create_container(container)
-        base = {"direction": "copy", "server": "azurite", "workload": wl, "bytes": total,
+        base = {"direction": direction, "server": "azurite", "workload": wl, "bytes": total,
                 "files": len(files), "contender": name, "round": rnd, "container": container}
         pending.append(runner.measure(build(container), env, az, base))
-    print("  verifying copies (GET + sha256 of every blob) ...", flush=True)
+    print(f"  verifying ({direction}: GET + sha256 of every blob) ...", flush=True)
     for rec in pending:
         if rec["ok"]:
             problems = bc.verify_container(az, sas, rec["container"], files)

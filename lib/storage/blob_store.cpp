@@ -264,11 +264,8 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
   // Copy Blob From URL (x-ms-requires-sync): the service reads the source and answers when done.
   awaitable<void> put_from_url(std::string path, std::string source_url, std::string source_etag,
                                put_options options) override {
-    auto req = make_request("PUT", blob_url(path));
-    http::set_header(req.headers, "x-ms-copy-source", source_url);
+    auto req = copy_request(path, source_url, source_etag, options);
     http::set_header(req.headers, "x-ms-requires-sync", "true");
-    if (!source_etag.empty()) http::set_header(req.headers, "x-ms-source-if-match", source_etag);
-    if (!options.overwrite) http::set_header(req.headers, "If-None-Match", "*");
     auto resp = co_await send(std::move(req));
     if (resp.status == 202 || resp.status == 201) co_return;
     fail_copy(resp, "copying (server-side) into blob", path, source_etag);
@@ -279,11 +276,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
   // leave an incomplete blob under the final name.
   awaitable<bool> copy_within_account(std::string path, std::string source_url,
                                       std::string source_etag, put_options options) override {
-    auto req = make_request("PUT", blob_url(path));
-    http::set_header(req.headers, "x-ms-copy-source", source_url);
-    if (!source_etag.empty()) http::set_header(req.headers, "x-ms-source-if-match", source_etag);
-    if (!options.overwrite) http::set_header(req.headers, "If-None-Match", "*");
-    auto resp = co_await send(std::move(req));
+    auto resp = co_await send(copy_request(path, source_url, source_etag, options));
     if (resp.status != 202 && resp.status != 201) {
       fail_copy(resp, "copying (server-side) into blob", path, source_etag);
     }
@@ -371,6 +364,17 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     req.method = std::move(method);
     req.url = std::move(url);
     req.headers.emplace_back("x-ms-version", std::string(api_version));
+    return req;
+  }
+
+  /// A Copy Blob (From URL) request: the source (with its grant) pinned to `source_etag`, and
+  /// If-None-Match: * when the destination must not exist.
+  http::request copy_request(std::string_view path, const std::string& source_url,
+                             const std::string& source_etag, const put_options& options) const {
+    auto req = make_request("PUT", blob_url(path));
+    http::set_header(req.headers, "x-ms-copy-source", source_url);
+    if (!source_etag.empty()) http::set_header(req.headers, "x-ms-source-if-match", source_etag);
+    if (!options.overwrite) http::set_header(req.headers, "If-None-Match", "*");
     return req;
   }
 
