@@ -10,7 +10,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <span>
 
+#include "core/detail/pwrite_all.hpp"
 #include "dataport/log.hpp"
 #include "filesystem.hpp"
 
@@ -37,8 +39,7 @@ std::shared_ptr<staged_file> stage(filesystem& fs, const std::string& rel, bool 
       for (std::uint64_t offset = 0;;) {
         const std::size_t n = reader->read_at_blocking(offset, chunk);
         if (n == 0) break;
-        if (::pwrite(file->fd, chunk.data(), n, static_cast<off_t>(offset)) !=
-            static_cast<ssize_t>(n)) {
+        if (!detail::pwrite_all(file->fd, std::span(chunk).first(n), offset)) {
           throw_error(errc::no_space, "cannot write the staging file " + name);
         }
         offset += n;
@@ -116,19 +117,12 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t o
   auto& fs = fs_of(req);
   auto& handle = *reinterpret_cast<file_handle*>(fi->fh);
   if (!handle.staged) return (void)fuse_reply_err(req, EBADF);
-  std::size_t done = 0;
   int failed = 0;
   {
     std::lock_guard lock(handle.staged->mutex);
-    while (done < size) {
-      const ssize_t n =
-          ::pwrite(handle.staged->fd, data + done, size - done, offset + static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        failed = n < 0 ? errno : ENOSPC;
-        break;
-      }
-      done += static_cast<std::size_t>(n);
+    if (!detail::pwrite_all(handle.staged->fd, std::as_bytes(std::span(data, size)),
+                            static_cast<std::uint64_t>(offset))) {
+      failed = errno;
     }
     handle.staged->dirty = true;
     if (failed != 0 && handle.staged->write_error == 0) {
@@ -143,7 +137,7 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* data, size_t size, off_t o
   // Reply only after unlocking: once the caller has its answer it may close the file, and the
   // release on another thread may free the staged file (and its mutex).
   if (failed != 0) return (void)fuse_reply_err(req, failed);
-  fuse_reply_write(req, done);
+  fuse_reply_write(req, size);
 }
 
 /// Uploads the staged file if it changed. EIO (nothing uploaded) after a failed local write or a

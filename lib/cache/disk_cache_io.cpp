@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "cache/detail/cache_file_format.hpp"
+#include "core/detail/pwrite_all.hpp"
 #include "cache/detail/disk_cache_impl.hpp"
 #include "dataport/error.hpp"
 #include "dataport/log.hpp"
@@ -32,15 +33,9 @@ std::string file_hash_text(const std::string& object_id, const std::string& etag
   return "file\n" + block_key{object_id, etag, 0}.to_string();
 }
 
+// Unsplit writes: O_DIRECT block files (their pieces are pages, not page-cache folios).
 bool write_all(int fd, std::span<const std::byte> data, std::uint64_t offset) {
-  while (!data.empty()) {
-    const ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data = data.subspan(static_cast<std::size_t>(n));
-    offset += static_cast<std::uint64_t>(n);
-  }
-  return true;
+  return detail::pwrite_all(fd, data, offset, data.size());
 }
 
 std::size_t read_full(int fd, std::span<std::byte> into, std::uint64_t offset) {
@@ -67,8 +62,8 @@ bool write_buffered(const fs::path& temp, std::span<const std::byte> header,
                     std::span<const std::byte> data) {
   const int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return false;
-  bool written =
-      ::fchmod(fd, 0600) == 0 && write_all(fd, header, 0) && write_all(fd, data, header.size());
+  bool written = ::fchmod(fd, 0600) == 0 && write_all(fd, header, 0) &&
+                 detail::pwrite_all(fd, data, header.size());
   return (::close(fd) == 0) && written;
 }
 
@@ -209,7 +204,7 @@ class file_writer final : public cached_file_writer {
     }
   }
   void write_at(std::uint64_t offset, std::span<const std::byte> data) override {
-    if (!write_all(fd_, data, offset + whole_file_header_size)) {
+    if (!detail::pwrite_all(fd_, data, offset + whole_file_header_size)) {
       const int e = errno;
       throw_error(e == ENOSPC ? errc::no_space : errc::io,
                   fmt::format("cannot write the cache file: {}", std::strerror(e)));
