@@ -246,7 +246,11 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
         if (held == dest.size()) flush();
         return dest.subspan(held);
       }
-      return next_room ? next_room() : dest;
+      if (!next_room) return dest;
+      const auto given = next_room();
+      // An empty room would make every read return 0 bytes: a busy loop, never an answer.
+      if (given.empty()) throw_error(errc::internal, "body_room gave no memory (a dataport bug)");
+      return given;
     };
     auto take = [&](std::span<std::byte> piece) {
       got += piece.size();
@@ -356,6 +360,19 @@ asio::ssl::context& beast_transport::tls_context() {
   std::lock_guard lock(tls_mutex_);
   if (tls_context_) return *tls_context_;
   auto ctx = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+  // TLS 1.2 or newer, forward-secret AEAD suites only, AES-128-GCM first (as Go and browsers on
+  // AES-NI hardware): it costs both ends ~30 % less CPU than OpenSSL's default AES-256-GCM.
+  SSL_CTX* native = ctx->native_handle();
+  if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1 ||
+      SSL_CTX_set_ciphersuites(native,
+                               "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+                               "TLS_CHACHA20_POLY1305_SHA256") != 1 ||
+      SSL_CTX_set_cipher_list(native,
+                              "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                              "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                              "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305") != 1) {
+    throw_error(errc::internal, "cannot configure the TLS cipher suites (OpenSSL refused them)");
+  }
   if (!config_.tls_verify) {
     static std::once_flag warned;
     std::call_once(warned, [] {

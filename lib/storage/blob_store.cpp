@@ -169,19 +169,13 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     // comparison then fails and it re-reads the range whole.)
     auto resp = co_await client_->send(std::move(req), std::move(options));
     if (resp.status == 206 || resp.status == 200) {
-      // The bytes are already delivered; a response for another range is a failure of the
-      // whole read (the caller discards what it wrote), never silently wrong data.
-      const auto range = sd::parse_content_range(header_text(resp, "Content-Range"));
-      const bool right_start = range ? range->first == offset : (resp.status == 200 && offset == 0);
-      if (!right_start || resp.body_size > length) {
-        throw error(errc::protocol,
-                    fmt::format("the server answered a read of {}/{} at offset {} with another "
-                                "range ('{}'); retry, and check any proxy in between",
-                                container_, path, offset, header_text(resp, "Content-Range")));
-      }
+      // The bytes are already delivered: a response for another range fails the whole read
+      // (the caller discards what it wrote), never silently wrong data.
+      result.object_size =
+          sd::check_streamed_range(resp.status, header_text(resp, "Content-Range"), resp.body_size,
+                                   offset, length, container_ + "/" + path);
       result.etag = header_text(resp, "ETag");
       result.bytes = resp.body_size;
-      if (range) result.object_size = range->total.value_or(0);
       if (want_md5) result.range_md5 = header_text(resp, "Content-MD5");
       co_return result;
     }

@@ -122,6 +122,28 @@ class https_store final : public object_store, public std::enable_shared_from_th
     co_return co_await read_whole(std::move(path), offset, into, std::move(if_match));
   }
 
+  awaitable<read_result> read_range_to(std::string path, std::uint64_t offset, std::uint64_t length,
+                                       std::span<std::byte> scratch, byte_sink sink,
+                                       std::string if_match) override {
+    if (ranges_.load() != ranges_yes) {  // unknown or none: piece by piece (learns, or whole)
+      co_return co_await object_store::read_range_to(std::move(path), offset, length, scratch,
+                                                     std::move(sink), std::move(if_match));
+    }
+    co_return co_await streamed_read(std::move(path), offset, length, scratch, std::move(sink),
+                                     std::move(if_match), {});
+  }
+
+  awaitable<read_result> read_range_into(std::string path, std::uint64_t offset,
+                                         std::uint64_t length, byte_room room, byte_sink sink,
+                                         std::string if_match) override {
+    if (ranges_.load() != ranges_yes) {
+      co_return co_await object_store::read_range_into(
+          std::move(path), offset, length, std::move(room), std::move(sink), std::move(if_match));
+    }
+    co_return co_await streamed_read(std::move(path), offset, length, {}, std::move(sink),
+                                     std::move(if_match), std::move(room));
+  }
+
   awaitable<object_info> put(std::string path, std::span<const std::byte>, put_options) override {
     read_only(path);
   }
@@ -193,6 +215,41 @@ class https_store final : public object_store, public std::enable_shared_from_th
     options.body_into = into;
     options.max_body = max_body;
     co_return co_await client_->send(std::move(req), std::move(options));
+  }
+
+  /// One ranged GET (the server is known to honour ranges) whose body streams through `scratch`
+  /// (or into `room`'s memory) into the sink: a 128 MiB chunk is one request, not 256.
+  awaitable<read_result> streamed_read(std::string path, std::uint64_t offset, std::uint64_t length,
+                                       std::span<std::byte> scratch, byte_sink sink,
+                                       std::string if_match, byte_room room) {
+    read_result result;
+    result.etag = if_match;
+    if (length == 0) co_return result;
+    http::request req;
+    req.method = "GET";
+    req.url = url_of(path);
+    req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
+    add_if_match(req.headers, if_match);
+    http::send_options options;
+    options.prepare = [cred = cred_](http::request& r) { return prepare_web_request(cred, r); };
+    options.max_redirects = public_redirects;
+    options.body_into = scratch;
+    options.body_sink = std::move(sink);
+    options.body_room = std::move(room);
+    auto resp = co_await client_->send(std::move(req), std::move(options));
+    if (resp.status == 206 || resp.status == 200) {
+      // The bytes are already delivered: a response for another range (a server that stopped
+      // honouring Range) fails the whole read, never silently wrong data; later reads go whole.
+      if (resp.status == 200) ranges_.store(ranges_no);
+      result.object_size =
+          sd::check_streamed_range(resp.status, header_text(resp, "Content-Range"), resp.body_size,
+                                   offset, length, redact_url(url_of(path)));
+      result.etag = header_text(resp, "ETag");
+      result.bytes = resp.body_size;
+      co_return result;
+    }
+    if (resp.status == 416) co_return result;
+    fail(resp, "read of", path, if_match);
   }
 
   /// The server has no range support: fetch the object and copy the slice.

@@ -46,4 +46,18 @@ placed_range place_range_body(unsigned status, std::string_view content_range,
   return placed;
 }
 
+std::uint64_t check_streamed_range(unsigned status, std::string_view content_range,
+                                   std::size_t body_size, std::uint64_t offset,
+                                   std::uint64_t length, std::string_view where) {
+  const auto range = parse_content_range(content_range);
+  const bool right_start = range ? range->first == offset : (status == 200 && offset == 0);
+  if (!right_start || body_size > length) {
+    throw_error(errc::protocol,
+                fmt::format("the server answered a read of {} at offset {} with another range "
+                            "('{}'); retry, and check any proxy in between",
+                            where, offset, content_range));
+  }
+  return range ? range->total.value_or(0) : 0;
+}
+
 }  // namespace dataport::storage_detail

@@ -2,19 +2,22 @@
 // Range support, plus the web-server specifics (redirects, range fallback).
 #include "conformance_suite.hpp"
 #include "dataport/http/client.hpp"
+#include "dataport/metrics.hpp"
 #include "dataport/storage.hpp"
+#include "support/test_support.hpp"
 
 namespace {
 
 using namespace dataport;
 
-conformance::target nginx_target(const char* url_key, const char* location_prefix) {
+conformance::target nginx_target(const char* url_key, const char* location_prefix,
+                                 std::shared_ptr<metrics> counters = {}) {
   conformance::target t;
   t.name = std::string("nginx ") + url_key + " " + location_prefix;
   settings config;
   config.ca_file = test::servers().at("ca_file").get<std::string>();
   config.http_retry_count = 2;
-  auto client = std::make_shared<http::client>(t.io->get_executor(), config);
+  auto client = std::make_shared<http::client>(t.io->get_executor(), config, counters);
   location where;
   where.backend = backend_kind::https;
   where.service_url = test::servers().at("nginx").at(url_key).get<std::string>();
@@ -83,4 +86,55 @@ TEST_CASE("nginx: same-origin redirects are followed, other hosts are refused", 
             [&] { t.run(t.store->stat("redirect-other/" + folder + "/moved.bin")); }, &message) !=
         errc::ok);
   CHECK_THAT(message, Catch::Contains("redirect"));
+}
+
+TEST_CASE("nginx: a streamed range is one request once ranges are known", "[conformance]") {
+  for (const char* url_key : {"http_url", "https_url"}) {
+    for (const char* prefix : {"files", "noranges"}) {
+      DYNAMIC_SECTION(url_key << " /" << prefix << "/") {
+        auto counters = std::make_shared<metrics>();
+        auto t = nginx_target(url_key, prefix, counters);
+        const auto data = test::random_bytes(3'000'017, 21);
+        t.seed("s.bin", data);
+        t.run(t.store->stat(t.path("s.bin")));
+        const auto before = counters->get(counter::requests);
+        std::vector<std::byte> scratch(64 * 1024), got;
+        object_store::byte_sink sink = [&](std::span<const std::byte> piece) {
+          got.insert(got.end(), piece.begin(), piece.end());
+        };
+        const std::uint64_t offset = 100'003, length = 2'500'000;
+        const auto r =
+            t.run(t.store->read_range_to(t.path("s.bin"), offset, length, scratch, sink, ""));
+        CHECK(r.bytes == length);
+        CHECK(test::sha256_hex(got) == test::sha256_hex(conformance::slice(data, offset, length)));
+        const auto requests = counters->get(counter::requests) - before;
+        if (std::string(prefix) == "files") {
+          CHECK(requests == 1);  // one ranged GET, not one per 64 KiB of scratch
+        } else {
+          CHECK(requests >= 1);  // no Range support: whole-object reads, sliced
+        }
+        // The same through caller memory (read_range_into), rooms of 100,000 bytes (never
+        // empty: the contract), filled in order.
+        std::vector<std::byte> into(length + 100'000);
+        std::size_t given = 0, received = 0;
+        object_store::byte_room room = [&] {
+          auto span = std::span(into).subspan(
+              given, std::min<std::size_t>(100'000, length + 100'000 - given));
+          return span;
+        };
+        object_store::byte_sink counted = [&](std::span<const std::byte> piece) {
+          CHECK(piece.data() == into.data() + given);  // in the caller's memory, in order
+          given += piece.size();
+          received += piece.size();
+        };
+        const auto before_into = counters->get(counter::requests);
+        t.run(t.store->read_range_into(t.path("s.bin"), offset, length, room, counted, ""));
+        CHECK(received == length);
+        into.resize(received);
+        CHECK(test::sha256_hex(into) == test::sha256_hex(conformance::slice(data, offset, length)));
+        if (std::string(prefix) == "files")
+          CHECK(counters->get(counter::requests) - before_into == 1);
+      }
+    }
+  }
 }

@@ -7,6 +7,9 @@
 
 #include "dataport/http/client.hpp"
 
+#include <array>
+#include <functional>
+
 #include <catch2/catch.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -67,6 +70,7 @@ struct loopback {
   std::shared_ptr<metrics> counters = std::make_shared<metrics>();
   settings config;
   int requests_seen = 0;
+  std::function<void(send_options&)> tweak;  ///< applied to every request's options
 
   loopback() {
     config.retry_base_delay = std::chrono::milliseconds(0);
@@ -93,6 +97,7 @@ struct loopback {
         req.url = url("/r" + std::to_string(i));
         send_options o;
         o.retry_count = retry_count;
+        if (tweak) tweak(o);
         bodies.push_back((co_await c.send(req, o)).body);
       }
     };
@@ -172,4 +177,20 @@ TEST_CASE("a silent server trips the idle timeout") {
   lb.config.idle_timeout = std::chrono::milliseconds(150);
   // The server reads the request and then sends only part of the headers, never the rest.
   CHECK(code_of([&] { lb.run({{"HTTP/1.1 200 OK\r\nContent-<hold>"}}, 1); }) == errc::timeout);
+}
+
+TEST_CASE("a body_room that gives no memory is an internal error, not a busy loop") {
+  loopback lb;
+  std::array<std::byte, 4> memory{};
+  std::size_t rooms = 0, sunk = 0;
+  lb.tweak = [&](send_options& o) {
+    o.body_into = std::span<std::byte>{};
+    o.body_sink = [&](std::span<const std::byte> piece) { sunk += piece.size(); };
+    o.body_room = [&]() -> std::span<std::byte> {
+      return rooms++ == 0 ? std::span<std::byte>(memory) : std::span<std::byte>{};
+    };
+  };
+  CHECK(code_of([&] { lb.run({{ok("abcdefghij")}}, 1); }) == errc::internal);
+  CHECK(sunk == 4);
+  CHECK(rooms == 2);
 }

@@ -20,4 +20,12 @@ placed_range place_range_body(unsigned status, std::string_view content_range,
                               std::uint64_t offset, std::span<std::byte> into,
                               std::string_view where);
 
+/// Checks a streamed ranged read, whose body already went to the caller's sink: the response
+/// must start at `offset` (a 206 with that Content-Range, or a 200 for offset 0) and hold at most
+/// `length` bytes. Returns the object size from Content-Range (0 when unknown); anything else is
+/// another range, so what was delivered is wrong: errc::protocol naming `where` (redacted).
+std::uint64_t check_streamed_range(unsigned status, std::string_view content_range,
+                                   std::size_t body_size, std::uint64_t offset,
+                                   std::uint64_t length, std::string_view where);
+
 }  // namespace dataport::storage_detail
