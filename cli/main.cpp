@@ -80,6 +80,8 @@ int run(int argc, char** argv) {
                "dataport"};
   app.footer(uri_help);
   app.require_subcommand(1);
+  // Global options are accepted after the subcommand too (`dataport cp SRC DST --quiet`).
+  app.fallthrough();
   app.set_version_flag("--version", "dataport 0.1.0");
   global_options options;
   app.add_option("--workspace", options.workspace_file,
