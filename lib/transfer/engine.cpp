@@ -482,6 +482,7 @@ class engine {
       try {
         co_await job.writer->commit();
         ++done_;
+        ctx_.counters()->add(counter::files_done);
         if (job.server_side && job.plan.chunk_count > 0) ++copied_by_service_;
         co_return;
       } catch (const dataport::error& e) {
@@ -535,6 +536,7 @@ class engine {
 
   void record_failure(const std::string& path, errc code, const std::string& reason) {
     ++failed_count_;
+    ctx_.counters()->add(counter::files_failed);
     log::info("transfer", "failed: {}: {}", path, reason);
     {
       std::lock_guard lock(summary_mutex_);
@@ -545,6 +547,7 @@ class engine {
 
   void record_skip(const std::string& path, const std::string& reason, errc code) {
     ++skipped_count_;
+    ctx_.counters()->add(counter::files_skipped);
     log::info("transfer", "skipped: {}: {}", path, reason);
     std::lock_guard lock(summary_mutex_);
     summary_.skipped.push_back({path, reason, code});
