@@ -37,6 +37,28 @@ std::uint32_t random_nonce() {
   return static_cast<std::uint32_t>(engine());
 }
 
+/// Runs `put`, a whole-blob write made with If-None-Match: * unless `overwrite`. A retried write
+/// whose first answer was lost finds "its own" blob: that is success, recognised by the Content-MD5
+/// and size it was written with (without an MD5 it cannot be told apart: already exists).
+template <class Put>
+boost::asio::awaitable<void> put_once(object_store& store, const std::string& path, bool overwrite,
+                                      const std::string& md5, std::uint64_t size, Put put) {
+  bool exists = false;
+  try {
+    co_await put();
+  } catch (const dataport::error& e) {
+    if (e.code() != errc::already_exists || overwrite) throw;
+    exists = true;
+  }
+  if (!exists) co_return;
+  const object_info existing = co_await store.stat(path);
+  if (!md5.empty() && existing.content_md5 == md5 && existing.size == size) co_return;
+  throw_error(errc::already_exists,
+              fmt::format("'{}' already exists at the destination: use --if-exists overwrite or "
+                          "skip-identical",
+                          path));
+}
+
 class store_writer final : public file_writer {
  public:
   store_writer(std::shared_ptr<object_store> store, std::string path, file_plan plan,
@@ -53,14 +75,8 @@ class store_writer final : public file_writer {
       put_options options;
       options.overwrite = settings_.if_exists != if_exists_policy::fail;
       options.content_md5 = md5_base64(data);
-      bool exists = false;
-      try {
-        co_await store_->put(path_, data, options);
-      } catch (const dataport::error& e) {
-        if (e.code() != errc::already_exists || options.overwrite) throw;
-        exists = true;
-      }
-      if (exists) co_await check_own_write(options.content_md5, data.size());
+      co_await put_once(*store_, path_, options.overwrite, options.content_md5, data.size(),
+                        [&] { return store_->put(path_, data, options); });
       co_return;
     }
     const std::string block_md5 = co_await hash_in_order(index, data);
@@ -83,17 +99,10 @@ class store_writer final : public file_writer {
     if (plan_.chunk_count == 1) {
       put_options options;
       options.overwrite = settings_.if_exists != if_exists_policy::fail;
-      bool exists = false;
-      try {
-        co_await store_->put_from_url(path_, std::move(source_url), std::move(source_etag),
-                                      options);
-      } catch (const dataport::error& e) {
-        if (e.code() != errc::already_exists || options.overwrite) throw;
-        exists = true;
-      }
-      // A retried copy whose first answer was lost finds "its own" blob: recognised by the
-      // source's Content-MD5 and size (without an MD5 it cannot be told apart: already exists).
-      if (exists) co_await check_own_write(plan_.source.content_md5, plan_.source.size);
+      // The service copies the source's Content-MD5: that recognises a retried copy's own blob.
+      co_await put_once(
+          *store_, path_, options.overwrite, plan_.source.content_md5, plan_.source.size,
+          [&] { return store_->put_from_url(path_, source_url, source_etag, options); });
       co_return;
     }
     co_await store_->stage_block_from_url(path_, block_id(index), std::move(source_url), offset,
@@ -128,17 +137,6 @@ class store_writer final : public file_writer {
   }
 
  private:
-  /// A Put Blob with If-None-Match: * that is retried after its response was lost finds "its own"
-  /// blob: that is success, recognised by the Content-MD5 and size it was written with.
-  boost::asio::awaitable<void> check_own_write(const std::string& md5, std::uint64_t size) {
-    const object_info existing = co_await store_->stat(path_);
-    if (!md5.empty() && existing.content_md5 == md5 && existing.size == size) co_return;
-    throw_error(errc::already_exists,
-                fmt::format("'{}' already exists at the destination: use --if-exists overwrite or "
-                            "skip-identical",
-                            path_));
-  }
-
   /// Computes the block's base64 MD5 (concurrently with other chunks), then waits until every
   /// chunk before `index` fed the whole-file MD5 and feeds this one: only the whole-file pass is
   /// serial, so one file's upload is capped at one core's MD5 rate. After give_up() it stops
@@ -203,23 +201,8 @@ class empty_writer final : public file_writer {
     put_options options;
     options.overwrite = settings_.if_exists != if_exists_policy::fail;
     options.content_md5 = md5_base64(std::span<const std::byte>());
-    bool exists = false;
-    try {
-      co_await store_->put(path_, {}, options);
-    } catch (const dataport::error& e) {
-      if (e.code() != errc::already_exists || options.overwrite) throw;
-      exists = true;
-    }
-    if (exists) {
-      // A retried Put Blob whose response was lost finds "its own" empty blob: that is success.
-      const object_info existing = co_await store_->stat(path_);
-      if (existing.size != 0 || existing.content_md5 != options.content_md5) {
-        throw_error(errc::already_exists,
-                    fmt::format("'{}' already exists at the destination: use --if-exists "
-                                "overwrite or skip-identical",
-                                path_));
-      }
-    }
+    co_await put_once(*store_, path_, options.overwrite, options.content_md5, 0,
+                      [&] { return store_->put(path_, {}, options); });
   }
   void abort() noexcept override {}
 

@@ -228,11 +228,19 @@ class scripted_store final : public dataport::object_store {
       : inner_(std::move(inner)) {}
   std::optional<std::vector<std::byte>> replace_with;
   std::optional<std::uint64_t> fail_read_at;
+  /// put() lands (these bytes instead, when set: another writer won), then its answer is "lost":
+  /// the caller sees the retry's 409 already_exists.
+  bool lose_put_answer = false;
+  std::optional<std::vector<std::byte>> put_by_other;
   std::mutex mutex;
   std::vector<std::string> committed_md5s;
 
   boost::asio::awaitable<dataport::object_info> stat(std::string path) override {
-    return inner_->stat(std::move(path));
+    auto info = co_await inner_->stat(path);
+    // Like the service: a blob keeps the Content-MD5 it was written with.
+    if (!info.is_directory)
+      info.content_md5 = dataport::transfer_detail::md5_base64(inner_->object(path));
+    co_return info;
   }
   std::unique_ptr<dataport::list_pager> list(dataport::list_options options) override {
     return inner_->list(std::move(options));
@@ -254,7 +262,10 @@ class scripted_store final : public dataport::object_store {
   boost::asio::awaitable<dataport::object_info> put(std::string path,
                                                     std::span<const std::byte> data,
                                                     dataport::put_options options) override {
-    return inner_->put(std::move(path), data, std::move(options));
+    if (!lose_put_answer) co_return co_await inner_->put(std::move(path), data, std::move(options));
+    co_await inner_->put(path, put_by_other ? std::span<const std::byte>(*put_by_other) : data,
+                         options);
+    throw dataport::error(dataport::errc::already_exists, "409 BlobAlreadyExists (the retry)");
   }
   boost::asio::awaitable<void> stage_block(std::string path, std::string id,
                                            std::span<const std::byte> data,
@@ -354,6 +365,40 @@ TEST_CASE(
     CHECK(dest->committed_md5s[0] == dataport::transfer_detail::md5_base64(data));
     CHECK(dataport::test::sha256_hex(dest_inner->object("out/f.bin")) ==
           dataport::test::sha256_hex(data));
+  }
+}
+
+TEST_CASE(
+    "fake store: a Put Blob whose answer was lost finds its own blob - another writer's is a "
+    "conflict") {
+  auto ctx = make_context();
+  const std::size_t size = GENERATE(std::size_t{0}, std::size_t{1000});
+  const bool other = GENERATE(false, true);
+  auto source_inner = std::make_shared<dataport::memory_store>();
+  const auto data = dataport::test::random_bytes(size, 9);
+  source_inner->set_object("f.bin", data);
+  auto dest_inner = std::make_shared<dataport::memory_store>();
+  auto dest = std::make_shared<scripted_store>(dest_inner);
+  dest->lose_put_answer = true;
+  if (other) dest->put_by_other = dataport::test::random_bytes(size + 1, 10);
+  dataport::transfer_detail::copy_plan plan;
+  plan.source = source_inner;
+  plan.single_file = ctx->run(source_inner->stat("f.bin"));
+  plan.single_relative = "f.bin";
+  plan.target = dataport::transfer_detail::make_store_destination(dest, "out", {});
+  const auto s = dataport::transfer_detail::execute_plan(*ctx, std::move(plan), {}, "test");
+  INFO(describe(s) << " size=" << size << " other=" << other);
+  if (!other) {
+    CHECK(s.files_done == 1);
+    CHECK(s.failed.empty());
+    CHECK(dataport::test::sha256_hex(dest_inner->object("out/f.bin")) ==
+          dataport::test::sha256_hex(data));
+  } else {
+    CHECK(s.files_done == 0);
+    REQUIRE(s.failed.size() == 1);
+    CHECK(s.failed[0].code == dataport::errc::already_exists);
+    CHECK(s.failed[0].reason.find("already exists at the destination") != std::string::npos);
+    CHECK(dest_inner->object("out/f.bin") == *dest->put_by_other);  // theirs, untouched
   }
 }
 
