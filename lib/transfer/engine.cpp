@@ -36,6 +36,7 @@
 #include "dataport/metrics.hpp"
 #include "dataport/redact.hpp"
 #include "dataport/transfer.hpp"
+#include "transfer/detail/checked_read.hpp"
 #include "transfer/detail/destination.hpp"
 #include "transfer/detail/md5.hpp"
 #include "transfer/detail/plan.hpp"
@@ -206,28 +207,11 @@ class engine {
       for (const auto& entry : *page) {
         if (entry.is_directory) continue;
         if (cancelled()) break;
-        co_await enqueue(channel, entry, relative_to_root(entry.path), pending--);
+        co_await enqueue(channel, entry, relative_to_root(plan_.source_root, entry.path),
+                         pending--);
       }
     }
     listing_done_ = true;
-  }
-
-  /// The entry's path below the copied folder. (Some stores report paths with a leading '/',
-  /// some without; both sides are compared without it.)
-  std::string relative_to_root(std::string_view path) const {
-    std::string_view root = plan_.source_root;
-    if (!root.empty() && root.front() == '/') {
-      // Only stores whose paths are '/'-rooted (https) report them that way; for the others a
-      // leading '/' is part of a hostile name and must reach map_remote_name() as it is.
-      while (!root.empty() && root.front() == '/') root.remove_prefix(1);
-      while (!path.empty() && path.front() == '/') path.remove_prefix(1);
-    }
-    if (root.empty()) return std::string(path);
-    if (path.size() > root.size() && path.substr(0, root.size()) == root &&
-        path[root.size()] == '/') {
-      return std::string(path.substr(root.size() + 1));
-    }
-    return std::string(path);
   }
 
   /// `pending`: files known to be waiting, this one included (adaptive chunking).
@@ -269,7 +253,8 @@ class engine {
   awaitable<bool> open_job(file_job& job) {
     try {
       if (plan_.needs_source_md5 && job.plan.source.content_md5.empty()) {
-        job.plan.source.content_md5 = co_await source_md5(job.source_path, job.plan.source);
+        job.plan.source.content_md5 =
+            co_await object_md5(*plan_.source, job.source_path, job.plan.source);
       }
       auto opened = co_await plan_.target->open(job.plan);
       if (opened.skip_reason) {
@@ -282,22 +267,6 @@ class engine {
       record_failure(job.plan.relative, e.code(), e.what());
     }
     co_return false;
-  }
-
-  awaitable<std::string> source_md5(const std::string& path, const object_info& info) {
-    std::vector<std::byte> buffer(
-        static_cast<std::size_t>(std::min<std::uint64_t>(info.size, 4u << 20)));
-    md5_stream md5;
-    for (std::uint64_t offset = 0; offset < info.size;) {
-      const auto want =
-          static_cast<std::size_t>(std::min<std::uint64_t>(buffer.size(), info.size - offset));
-      auto r =
-          co_await plan_.source->read_range(path, offset, std::span(buffer).first(want), info.etag);
-      if (r.bytes == 0) break;
-      md5.update(std::span(buffer).first(r.bytes));
-      offset += r.bytes;
-    }
-    co_return md5.finish_base64();
   }
 
   awaitable<void> worker(chunk_channel& channel) {
@@ -425,56 +394,22 @@ class engine {
       own_scratch.resize(std::min<std::size_t>(length, stream_slice));
       scratch = own_scratch;
     }
-    const unsigned budget = ctx_.config().http_retry_count;
-    metrics& counters = *ctx_.counters();
-    read_result total;
-    total.etag = job.plan.source.etag;
-    while (total.bytes < length) {
-      const std::uint64_t start = offset + total.bytes;
-      const std::uint64_t want =
-          std::min<std::uint64_t>(object_store::max_checked_range, length - total.bytes);
-      for (unsigned attempt = 0;; ++attempt) {
-        md5_stream md5;
-        std::uint64_t position = start;
-        file_writer& writer = *job.writer;
-        object_store::byte_sink sink = [&](std::span<const std::byte> piece) {
-          md5.update(piece);
-          if (pieces) {
-            writer.write_piece(position, piece);
-            bytes_done_ += piece.size();
-          } else {
-            std::memcpy(buffer.data() + (position - offset), piece.data(), piece.size());
-          }
-          position += piece.size();
-        };
-        const read_result r = co_await plan_.source->read_range_to_checked(
-            job.source_path, start, want, scratch, std::move(sink), job.plan.source.etag);
-        const std::string actual = md5.finish_base64();
-        if (r.range_md5.empty() || r.range_md5 == actual) {
-          total.bytes += r.bytes;
-          total.etag = r.etag;
-          if (r.bytes < want) co_return total;  // end of the object: the caller reports it
-          break;
-        }
-        counters.add(counter::checksum_mismatches);
-        if (pieces) bytes_done_ -= r.bytes;
-        const std::string where =
-            fmt::format("bytes {}-{} of '{}'", start, start + want - 1, job.plan.relative);
-        if (attempt >= budget) {
-          throw_error(errc::protocol,
-                      fmt::format("{} arrived corrupted {} times in a row (MD5 {} but the server "
-                                  "says {}); check the network path (proxies, NICs) to the "
-                                  "storage account",
-                                  where, attempt + 1, actual, r.range_md5));
-        }
-        counters.add(counter::retries);
-        log::warn("transfer",
-                  "{} do not match the server's MD5 ({} but the server says {}): reading them "
-                  "again (retry {} of {})",
-                  where, actual, r.range_md5, attempt + 1, budget);
+    file_writer& writer = *job.writer;
+    auto deliver = [&](std::uint64_t position, std::span<const std::byte> piece) {
+      if (pieces) {
+        writer.write_piece(position, piece);
+        bytes_done_ += piece.size();
+      } else {
+        std::memcpy(buffer.data() + (position - offset), piece.data(), piece.size());
       }
-    }
-    co_return total;
+    };
+    auto retract = [&](std::uint64_t bytes) {
+      if (pieces) bytes_done_ -= bytes;  // the piece is read and written again
+    };
+    const checked_range range{job.source_path, job.plan.source.etag, job.plan.relative, offset,
+                              length};
+    co_return co_await read_checked(*plan_.source, range, scratch, deliver, retract,
+                                    ctx_.config().http_retry_count, *ctx_.counters());
   }
 
   awaitable<void> finish(file_job& job) {
@@ -652,26 +587,5 @@ transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_optio
 }
 
 }  // namespace transfer_detail
-
-std::string_view to_string(if_exists_policy policy) noexcept {
-  switch (policy) {
-    case if_exists_policy::fail:
-      return "fail";
-    case if_exists_policy::overwrite:
-      return "overwrite";
-    case if_exists_policy::skip_identical:
-      return "skip-identical";
-  }
-  return "unknown";
-}
-
-if_exists_policy parse_if_exists(std::string_view text, std::string_view what) {
-  if (text == "fail") return if_exists_policy::fail;
-  if (text == "overwrite") return if_exists_policy::overwrite;
-  if (text == "skip-identical" || text == "skip_identical") return if_exists_policy::skip_identical;
-  throw_error(
-      errc::invalid_argument,
-      fmt::format("{}='{}' is not a policy: use fail, overwrite or skip-identical", what, text));
-}
 
 }  // namespace dataport

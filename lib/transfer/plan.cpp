@@ -162,4 +162,46 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
   return plan;
 }
 
+/// The entry's path below the copied folder. (Some stores report paths with a leading '/',
+/// some without; both sides are compared without it.)
+std::string relative_to_root(std::string_view root, std::string_view path) {
+  if (!root.empty() && root.front() == '/') {
+    // Only stores whose paths are '/'-rooted (https) report them that way; for the others a
+    // leading '/' is part of a hostile name and must reach map_remote_name() as it is.
+    while (!root.empty() && root.front() == '/') root.remove_prefix(1);
+    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  }
+  if (root.empty()) return std::string(path);
+  if (path.size() > root.size() && path.substr(0, root.size()) == root &&
+      path[root.size()] == '/') {
+    return std::string(path.substr(root.size() + 1));
+  }
+  return std::string(path);
+}
+
 }  // namespace dataport::transfer_detail
+
+namespace dataport {
+
+std::string_view to_string(if_exists_policy policy) noexcept {
+  switch (policy) {
+    case if_exists_policy::fail:
+      return "fail";
+    case if_exists_policy::overwrite:
+      return "overwrite";
+    case if_exists_policy::skip_identical:
+      return "skip-identical";
+  }
+  return "unknown";
+}
+
+if_exists_policy parse_if_exists(std::string_view text, std::string_view what) {
+  if (text == "fail") return if_exists_policy::fail;
+  if (text == "overwrite") return if_exists_policy::overwrite;
+  if (text == "skip-identical" || text == "skip_identical") return if_exists_policy::skip_identical;
+  throw_error(
+      errc::invalid_argument,
+      fmt::format("{}='{}' is not a policy: use fail, overwrite or skip-identical", what, text));
+}
+
+}  // namespace dataport

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "dataport/object_store.hpp"
 #include "dataport/transfer.hpp"
@@ -35,6 +36,10 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
 /// (secrets already redacted).
 transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_options& options,
                               const std::string& description);
+
+/// `path` (a listed entry) relative to the copied folder `root`; '/'-rooted paths (https stores)
+/// are compared without the leading '/'. A path outside `root` is returned as it is.
+std::string relative_to_root(std::string_view root, std::string_view path);
 
 /// Chunk size of one file in adaptive mode (a destination that takes pieces, so the chunk size
 /// costs no memory, and no chunk size given by the caller): a file of up to `split_threshold`
