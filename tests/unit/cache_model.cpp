@@ -10,9 +10,12 @@
 #include <random>
 
 #include <catch2/catch.hpp>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cache/detail/cache_file_format.hpp"
+#include "core/detail/pwrite_all.hpp"
 #include "dataport/attribute_cache.hpp"
 #include "dataport/block_cache.hpp"
 #include "dataport/block_memory.hpp"
@@ -467,4 +470,29 @@ TEST_CASE("attribute cache: TTL, negative entries, never-expire default") {
   REQUIRE_THROWS_AS(test::run_async(forever.stat(store, "nope")), error);
   REQUIRE_THROWS_AS(test::run_async(forever.stat(store, "nope")), error);
   REQUIRE(store.stat_calls() == 2);  // one per path: hits and negative hits cost no request
+}
+
+TEST_CASE("pwrite_all: every byte at its offset in pieces of any size / errors keep errno") {
+  const auto dir = dataport::test::fresh_cache_root("pwrite-all");
+  fs::create_directories(dir);
+  const std::string path = (dir / "f.bin").string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  const auto data = dataport::test::random_bytes(200'003, 41);
+  const std::size_t piece = GENERATE(std::size_t{1000}, std::size_t{65536}, std::size_t{1} << 20);
+  CHECK(dataport::detail::pwrite_all(fd, std::span(data).first(100'000), 0, piece));
+  CHECK(dataport::detail::pwrite_all(fd, std::span(data).subspan(100'000), 100'000, piece));
+  CHECK(dataport::detail::pwrite_all(fd, {}, 7, piece));  // nothing to write: true, no change
+  std::vector<std::byte> back(data.size() + 1);
+  CHECK(::pread(fd, back.data(), back.size(), 0) == static_cast<ssize_t>(data.size()));
+  back.resize(data.size());
+  CHECK(dataport::test::sha256_hex(back) == dataport::test::sha256_hex(data));
+  ::close(fd);
+  const int ro = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(ro >= 0);
+  errno = 0;
+  CHECK_FALSE(dataport::detail::pwrite_all(ro, std::span(data).first(10), 0));
+  CHECK(errno == EBADF);
+  ::close(ro);
+  fs::remove_all(dir);
 }
