@@ -35,6 +35,7 @@
 #include "mltable/detail/document.hpp"
 #include "mltable/detail/glob.hpp"
 #include "mltable/detail/uri_text.hpp"
+#include "transfer/detail/plan.hpp"
 
 namespace dataport::mltable {
 namespace {
@@ -112,14 +113,11 @@ std::string layout_path(const location& where, std::string_view store_path) {
 
 /// `path` below the listed root `root` (stores differ in reporting a leading '/').
 std::string relative_below(std::string_view root, std::string_view path) {
-  while (!root.empty() && root.front() == '/') root.remove_prefix(1);
-  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  if (root.empty()) return std::string(path);
-  if (path.size() > root.size() && path.substr(0, root.size()) == root &&
-      path[root.size()] == '/') {
-    return std::string(path.substr(root.size() + 1));
-  }
-  return std::string(path);
+  auto unrooted = [](std::string_view text) {
+    while (!text.empty() && text.front() == '/') text.remove_prefix(1);
+    return text;
+  };
+  return transfer_detail::relative_to_root(unrooted(root), unrooted(path));
 }
 
 boost::asio::awaitable<std::vector<object_info>> list_files(std::shared_ptr<object_store> store,

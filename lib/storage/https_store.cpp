@@ -205,15 +205,22 @@ class https_store final : public object_store, public std::enable_shared_from_th
                                  std::optional<std::span<std::byte>> into = std::nullopt,
                                  std::size_t max_body = 4u << 20,
                                  unsigned max_redirects = public_redirects) {
+    http::send_options options;
+    options.max_redirects = max_redirects;
+    options.body_into = into;
+    options.max_body = max_body;
+    co_return co_await send_with(std::move(method), std::move(url), std::move(headers),
+                                 std::move(options));
+  }
+
+  /// Sends with the store's credential (if any) applied to every attempt.
+  awaitable<http::response> send_with(std::string method, std::string url,
+                                      http::header_list headers, http::send_options options) {
     http::request req;
     req.method = std::move(method);
     req.url = std::move(url);
     req.headers = std::move(headers);
-    http::send_options options;
     options.prepare = [cred = cred_](http::request& r) { return prepare_web_request(cred, r); };
-    options.max_redirects = max_redirects;
-    options.body_into = into;
-    options.max_body = max_body;
     co_return co_await client_->send(std::move(req), std::move(options));
   }
 
@@ -225,18 +232,15 @@ class https_store final : public object_store, public std::enable_shared_from_th
     read_result result;
     result.etag = if_match;
     if (length == 0) co_return result;
-    http::request req;
-    req.method = "GET";
-    req.url = url_of(path);
-    req.headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
-    add_if_match(req.headers, if_match);
+    http::header_list headers;
+    headers.emplace_back("Range", fmt::format("bytes={}-{}", offset, offset + length - 1));
+    add_if_match(headers, if_match);
     http::send_options options;
-    options.prepare = [cred = cred_](http::request& r) { return prepare_web_request(cred, r); };
     options.max_redirects = public_redirects;
     options.body_into = scratch;
     options.body_sink = std::move(sink);
     options.body_room = std::move(room);
-    auto resp = co_await client_->send(std::move(req), std::move(options));
+    auto resp = co_await send_with("GET", url_of(path), std::move(headers), std::move(options));
     if (resp.status == 206 || resp.status == 200) {
       // The bytes are already delivered: a response for another range (a server that stopped
       // honouring Range) fails the whole read, never silently wrong data; later reads go whole.
