@@ -46,7 +46,11 @@ std::uint64_t readable_file::core::block_length(std::uint64_t index) const {
   return std::min<std::uint64_t>(block_size, info.size - index * block_size);
 }
 
+// A prefetched block is wasted when its slot dies unread: counted here, once, because a block
+// dropped from the map may still be in a reader's hands (kernel readahead runs reads in parallel)
+// and then it is used, not wasted.
 readable_file::core::slot::~slot() {
+  if (prefetch && !used && data) owner->counters->add(counter::prefetch_wasted_bytes, data->size());
   if (leased > 0) owner->release_prefetch(leased);
 }
 
@@ -213,9 +217,6 @@ void readable_file::core::finish(const std::shared_ptr<slot>& s, block_data data
     s->data = std::move(data);
     s->failure = failure;
     s->done = true;
-    if (s->dropped && s->prefetch && !s->used && s->data) {
-      svc.counters->add(counter::prefetch_wasted_bytes, s->data->size());
-    }
     if (failure) {
       try {
         std::rethrow_exception(failure);
@@ -243,11 +244,6 @@ void readable_file::core::abandon(const std::shared_ptr<slot>& s) {
 void readable_file::core::retire() {
   for (auto it = slots.begin(); it != slots.end();) {
     if (closed || !planner.keep(it->first)) {
-      auto& s = *it->second;
-      s.dropped = true;
-      if (s.done && s.prefetch && !s.used && s.data) {
-        svc.counters->add(counter::prefetch_wasted_bytes, s.data->size());
-      }
       it = slots.erase(it);
     } else {
       ++it;
@@ -297,7 +293,6 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
     // A failed block is retried once by this read, unless the object changed.
     if (it == slots.end() || (it->second->done && it->second->failure)) {
       auto s = make_slot(false);
-      if (it != slots.end()) it->second->dropped = true;
       slots[index] = s;
       to_start.emplace_back(s, index);
       needed.push_back(std::move(s));

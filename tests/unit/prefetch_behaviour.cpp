@@ -4,6 +4,7 @@
 #include "io_harness.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <random>
@@ -138,6 +139,51 @@ TEST_CASE("random reads fetch little more than they read - seeks drop useless pr
   while (h.services->prefetch_bytes_held() != 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   REQUIRE(h.services->prefetch_bytes_held() == 0);
+}
+
+TEST_CASE("every prefetched byte is counted once: used or wasted, never both") {
+  // Four threads take one block each from one cursor (kernel readahead: parallel reads, slightly
+  // out of order) from a slow store, and now and then jump far ahead: a thread's read moves the
+  // stream past blocks another thread still waits for, which drops them from the map. Such a
+  // block is used, not wasted: issued == used + wasted once the file is closed and every fetch
+  // has ended (the old accounting counted it as both).
+  reader_harness h(no_tiers());
+  const auto source = test::random_bytes(1000 * 4096, 21);
+  h.store->set_object("a", source);
+  h.store->set_failure_hook([](std::string_view operation, const std::string&) {
+    if (operation == "read_range") std::this_thread::sleep_for(std::chrono::microseconds(300));
+  });
+  auto file = h.open("a");
+  std::atomic<std::uint64_t> cursor{0};
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&, t] {
+      std::vector<std::byte> b(4096);
+      for (int i = 0;; ++i) {
+        std::uint64_t off = cursor.fetch_add(b.size());
+        if (i % 23 == 22 && t == 0) off = cursor.fetch_add(40 * 4096);  // a far seek
+        if (off + b.size() > source.size()) return;
+        if (file->read_at_blocking(off, b) != b.size() ||
+            !std::equal(b.begin(), b.end(), source.begin() + static_cast<std::ptrdiff_t>(off))) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& r : readers) r.join();
+  REQUIRE(mismatches == 0);
+  file->close();
+  file.reset();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (h.services->prefetch_bytes_held() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(h.services->prefetch_bytes_held() == 0);
+  const auto issued = h.counters->get(counter::prefetch_issued_bytes);
+  REQUIRE(issued > 100 * 4096);
+  REQUIRE(h.counters->get(counter::prefetch_used_bytes) +
+              h.counters->get(counter::prefetch_wasted_bytes) ==
+          issued);
 }
 
 TEST_CASE("the prefetch memory budget is shared by all files and never exceeded") {

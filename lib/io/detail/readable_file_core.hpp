@@ -22,9 +22,8 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
     ~slot();
     bool prefetch = false;
     bool done = false;
-    bool used = false;
-    bool dropped = false;      // removed from the map (no stream wants it)
-    unsigned run = 0;          // on the first slot of a prefetch run: the run's length in blocks
+    bool used = false;  // a reader took its bytes (else, once it dies: prefetch_wasted_bytes)
+    unsigned run = 0;   // on the first slot of a prefetch run: the run's length in blocks
     std::uint64_t leased = 0;  // prefetch budget bytes returned on destruction
     reader_services::impl* owner = nullptr;
     block_data data;
