@@ -38,7 +38,9 @@ readable_file::core::core(std::shared_ptr<reader_services> s, std::shared_ptr<ob
       block_size(svc.options.block_size),
       block_count((info.size + block_size - 1) / block_size),
       planner(svc.options.window_blocks, svc.options.max_streams, svc.options.seek_back_blocks,
-              svc.options.seek_forward_blocks, block_count) {}
+              svc.options.seek_forward_blocks, block_count,
+              svc.options.prefetch_memory_budget / svc.options.block_size,
+              svc.options.fetch_blocks) {}
 
 readable_file::core::~core() = default;
 
@@ -129,7 +131,7 @@ void readable_file::core::start(std::shared_ptr<slot> s, std::uint64_t index) {
 void readable_file::core::launch(start_list& list) {
   for (std::size_t i = 0; i < list.size();) {
     const std::size_t n = std::max<std::size_t>(1, list[i].first->run);
-    if (list[i].first->prefetch) {
+    if (list[i].first->prefetch || n > 1) {
       start_list run(list.begin() + static_cast<std::ptrdiff_t>(i),
                      list.begin() + static_cast<std::ptrdiff_t>(i + n));
       asio::co_spawn(
@@ -243,7 +245,10 @@ void readable_file::core::abandon(const std::shared_ptr<slot>& s) {
 
 void readable_file::core::retire() {
   for (auto it = slots.begin(); it != slots.end();) {
-    if (closed || !planner.keep(it->first)) {
+    // A block still loading stays mapped until it is done, wanted or not: another read of it
+    // (kernel readahead runs several at once, some behind the stream's new position) then
+    // waits for that request instead of fetching the block a second time.
+    if (closed || (it->second->done && !planner.keep(it->first))) {
       it = slots.erase(it);
     } else {
       ++it;
@@ -252,42 +257,57 @@ void readable_file::core::retire() {
 }
 
 void readable_file::core::pump(start_list& out) {
-  const auto wanted = planner.wanted();  // per stream, ascending: adjacent blocks form runs
-  for (std::size_t i = 0; i < wanted.size();) {
-    if (inflight_prefetch >= svc.options.max_inflight) break;
-    if (slots.count(wanted[i]) != 0) {
-      ++i;
-      continue;
-    }
-    const std::size_t run_start = out.size();
-    bool budget_full = false;
-    for (std::uint64_t index = wanted[i];
-         i < wanted.size() && wanted[i] == index && slots.count(index) == 0 &&
-         out.size() - run_start < svc.options.fetch_blocks;
-         ++i, ++index) {
-      const std::uint64_t length = block_length(index);
-      if (!svc.try_acquire_prefetch(length)) {  // budget full: a later read resumes prefetch
-        budget_full = true;
-        break;
+  // Each stream in turn gets one request (a run of adjacent missing blocks, up to fetch_blocks),
+  // most recent stream first, until the per-file request limit or the budget is reached: with
+  // the whole list in order, the first stream's window took every request and four threads on
+  // one file read the others block by block.
+  auto wanted = planner.wanted_by_stream();  // per stream, ascending: adjacent blocks form runs
+  std::vector<std::size_t> at(wanted.size(), 0);
+  for (bool started = true; started;) {
+    started = false;
+    for (std::size_t k = 0; k < wanted.size(); ++k) {
+      if (inflight_prefetch >= svc.options.max_inflight) return;
+      const auto& list = wanted[k];
+      std::size_t& i = at[k];
+      while (i < list.size() && slots.count(list[i]) != 0) ++i;
+      if (i == list.size()) continue;
+      // The run's blocks: adjacent, missing, up to fetch_blocks. Its budget is taken whole or
+      // not at all (budget full: a later read resumes prefetch), so no request is cut short.
+      std::size_t n = 0;
+      std::uint64_t bytes = 0;
+      while (i + n < list.size() && list[i + n] == list[i] + n && slots.count(list[i + n]) == 0 &&
+             n < svc.options.fetch_blocks) {
+        bytes += block_length(list[i + n]);
+        ++n;
       }
-      auto s = make_slot(true);
-      s->leased = length;
-      svc.counters->add(counter::prefetch_issued_bytes, length);
-      slots.emplace(index, s);
-      out.emplace_back(std::move(s), index);
-    }
-    if (out.size() > run_start) {
-      out[run_start].first->run = static_cast<unsigned>(out.size() - run_start);
+      if (!svc.try_acquire_prefetch(bytes)) return;
+      svc.counters->add(counter::prefetch_issued_bytes, bytes);
+      const std::size_t run_start = out.size();
+      for (std::size_t b = 0; b < n; ++b, ++i) {
+        auto s = make_slot(true);
+        s->leased = block_length(list[i]);
+        slots.emplace(list[i], s);
+        out.emplace_back(std::move(s), list[i]);
+      }
+      out[run_start].first->run = static_cast<unsigned>(n);
       ++inflight_prefetch;
+      started = true;
     }
-    if (budget_full) break;
   }
 }
 
 std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::plan(
     std::uint64_t first, std::uint64_t last, start_list& to_start) {
   std::vector<std::shared_ptr<slot>> needed;
-  if (!closed) planner.on_read(first, last);
+  bool continues = false;
+  if (!closed) {
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now().time_since_epoch());
+    continues = planner.on_read(first, last, now, [this](std::uint64_t block) {
+      const auto it = slots.find(block);
+      return it != slots.end() && !it->second->done;
+    });
+  }
   for (std::uint64_t index = first; index <= last; ++index) {
     auto it = slots.find(index);
     // A failed block is retried once by this read, unless the object changed.
@@ -295,7 +315,9 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
       auto s = make_slot(false);
       slots[index] = s;
       to_start.emplace_back(s, index);
-      needed.push_back(std::move(s));
+      needed.push_back(s);
+      if (index == last && continues && planner.current_window() > 0)
+        extend_demand(s, index, to_start);
     } else {
       needed.push_back(it->second);
     }
@@ -305,6 +327,32 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
     pump(to_start);
   }
   return needed;
+}
+
+void readable_file::core::extend_demand(const std::shared_ptr<slot>& head, std::uint64_t index,
+                                        start_list& to_start) {
+  // A sequential reader that outran its prefetch (the per-file request limit was spent on other
+  // streams' windows) asks for the blocks after this one in the same request: its next reads
+  // find them loading instead of each paying a single-block GET. The head block is finished as
+  // soon as its bytes arrive, as in any run. No further than the stream's window: a random
+  // reader that happens to land next to an old position asks for little more than its block.
+  const unsigned limit = std::min(svc.options.fetch_blocks, planner.current_window() + 1);
+  const std::uint64_t end = planner.next_origin_after(index);  // another stream's part
+  unsigned n = 1;
+  for (std::uint64_t next = index + 1; next < end && n < limit && slots.count(next) == 0;
+       ++next, ++n) {
+    const std::uint64_t length = block_length(next);
+    if (!svc.try_acquire_prefetch(length)) break;
+    auto s = make_slot(true);
+    s->leased = length;
+    svc.counters->add(counter::prefetch_issued_bytes, length);
+    slots.emplace(next, s);
+    to_start.emplace_back(std::move(s), next);
+  }
+  if (n > 1) {
+    head->run = n;
+    ++inflight_prefetch;  // fetch_run ends it
+  }
 }
 
 std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::prepare(

@@ -23,7 +23,7 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
     bool prefetch = false;
     bool done = false;
     bool used = false;  // a reader took its bytes (else, once it dies: prefetch_wasted_bytes)
-    unsigned run = 0;   // on the first slot of a prefetch run: the run's length in blocks
+    unsigned run = 0;   // on the first slot of a run: the run's length in blocks
     std::uint64_t leased = 0;  // prefetch budget bytes returned on destruction
     reader_services::impl* owner = nullptr;
     block_data data;
@@ -47,6 +47,10 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   using start_list = std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>;
   /// Starts one demand block.
   void start(std::shared_ptr<slot> s, std::uint64_t index);
+  /// Makes the demand slot `head` of block `index` the first block of a run that also loads the
+  /// missing blocks after it (up to fetch_blocks, within the budget) in one request. Requires
+  /// mutex.
+  void extend_demand(const std::shared_ptr<slot>& head, std::uint64_t index, start_list& to_start);
   /// Starts what plan()/pump() queued: demand blocks one by one, prefetch runs as one request each.
   void launch(start_list& list);
   /// One prefetch run of adjacent blocks: tier hits first, then one ranged GET for the rest whose
