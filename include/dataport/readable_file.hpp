@@ -59,7 +59,7 @@ struct reader_options {
   unsigned window_blocks = 32;            ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
   unsigned max_inflight = 8;              ///< DATASET_MOUNT_READ_THREADS: prefetch GETs per file
   unsigned fetch_blocks =
-      4;                   ///< DATAPORT_MOUNT_READ_FETCH_SIZE / block size: blocks per prefetch GET
+      8;                   ///< DATAPORT_MOUNT_READ_FETCH_SIZE / block size: blocks per prefetch GET
   bool block_mode = true;  ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
   /// Bytes of prefetched blocks all open files may hold at once; prefetch stops (and resumes at a
   /// later read) at the limit rather than growing. 0: 2 × window × block size.

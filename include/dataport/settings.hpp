@@ -51,7 +51,7 @@ struct settings {
   /// DATAPORT_MOUNT_READ_FETCH_SIZE: adjacent prefetched blocks are fetched together in ranged
   /// GETs of up to this many bytes (fewer requests; each block is usable as soon as it arrives).
   /// At or below the block size: one request per block.
-  std::uint64_t read_fetch_size = 8ull << 20;
+  std::uint64_t read_fetch_size = 16ull << 20;
   bool block_based_cache_enabled = true;           ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
   std::uint64_t memory_cache_size = 128ull << 20;  ///< DATASET_MOUNT_MEMORY_CACHE_SIZE; 0 disables
   bool block_file_cache_enabled = true;            ///< DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED

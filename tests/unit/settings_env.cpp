@@ -238,7 +238,7 @@ TEST_CASE("describe() lists every setting and round-trips through set()") {
   CHECK(described.at("DATASET_MOUNT_CACHE_SIZE") == std::to_string(-(1ll << 30)));
   CHECK(described.at("DATASET_MOUNT_ATTRIBUTE_CACHE_TTL") == "unset");
   CHECK(described.at("DATASET_MOUNT_READ_THREADS") == "12");
-  CHECK(described.at("DATAPORT_MOUNT_READ_FETCH_SIZE") == std::to_string(8 << 20));
+  CHECK(described.at("DATAPORT_MOUNT_READ_FETCH_SIZE") == std::to_string(16 << 20));
   CHECK(described.at("RSLEX_DOWNLOADER_THREADS") == std::to_string(std::min(cores() * 4, 1024u)));
   CHECK(described.at("DATASET_MOUNT_READ_BLOCK_SIZE") == "2097152");
   CHECK(described.at("DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET") == "0.7");
