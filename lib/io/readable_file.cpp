@@ -229,7 +229,13 @@ void readable_file::core::finish(const std::shared_ptr<slot>& s, block_data data
     }
     s->event.close();
     loaded.notify_all();
-    if (!closed && !changed) pump(to_start);
+    if (!closed && !changed) {
+      // A block that arrives unwanted (its stream moved on or was abandoned while it loaded) is
+      // let go now, not at the file's next read: an idle file must not hold the prefetch budget
+      // that every open file shares.
+      retire();
+      pump(to_start);
+    }
   }
   launch(to_start);
 }

@@ -271,6 +271,44 @@ TEST_CASE("every prefetched byte is counted once: used or wasted, never both") {
           issued);
 }
 
+TEST_CASE("a block that arrives unwanted returns its budget at once, not at the next read") {
+  // Blocks still loading stay mapped (a second read of one waits for it); once one lands and no
+  // stream wants it any more, it is let go there and then: an idle file must not keep the
+  // budget every open file shares until it is read again.
+  auto options = reader_options::from_settings(no_tiers());
+  options.max_streams = 1;  // a far seek replaces the stream: its window is unwanted at once
+  reader_harness h(no_tiers(), options);
+  const auto source = test::random_bytes(2000 * 4096, 41);
+  h.store->set_object("a", source);
+  std::atomic<bool> slow{false};  // requests started while set take 300 ms
+  std::atomic<int> slow_started{0};
+  h.store->set_failure_hook([&](std::string_view operation, const std::string&) {
+    if (operation == "read_range" && slow) {
+      ++slow_started;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  });
+  auto file = h.open("a");
+  std::vector<std::byte> b(4096);
+  for (std::uint64_t off = 0; off < 19 * 4096; off += 4096) file->read_at_blocking(off, b);
+  slow = true;  // the window's next request is slow: still loading when the reader leaves
+  file->read_at_blocking(19 * 4096, b);  // moves the window: one more block is requested
+  const auto started_by = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (slow_started == 0 && std::chrono::steady_clock::now() < started_by)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(slow_started >= 1);
+  slow = false;
+  REQUIRE(h.services->prefetch_bytes_held() > 0);
+  REQUIRE(file->read_at_blocking(1500 * 4096, b) == b.size());  // far away: a new stream
+  REQUIRE(std::equal(b.begin(), b.end(), source.begin() + 1500 * 4096));
+  // No more reads. The old window's last request lands and gives its budget back.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (h.services->prefetch_bytes_held() != 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  REQUIRE(h.services->prefetch_bytes_held() == 0);
+  REQUIRE(h.counters->get(counter::prefetch_wasted_bytes) > 0);
+}
+
 TEST_CASE("the prefetch memory budget is shared by all files and never exceeded") {
   reader_options options = reader_options::from_settings(no_tiers());
   options.prefetch_memory_budget = 6 * 4096;
