@@ -22,6 +22,11 @@ work="$(mktemp -d /tmp/dataport-names.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 (cd "$build_dir" && ctest -N) | sed -nE 's/^ *Test +#[0-9]+: (.*)$/\1/p' >"$work/ctest-names.txt"
 [[ -s "$work/ctest-names.txt" ]] || { echo "FAIL: ctest -N in $build_dir listed no tests" >&2; exit 1; }
+# A tree configured without the fuzz-regression replays (scripts/test.sh's ASan+UBSan tree: its
+# fuzz stage runs every committed input under ASan+UBSan instead) satisfies `fuzz-regression*`.
+if grep -qx 'DATAPORT_BUILD_FUZZ_REPLAY:BOOL=OFF' "$build_dir/CMakeCache.txt"; then
+  echo "fuzz-regression: (replayed by scripts/fuzz.sh in this configuration)" >>"$work/ctest-names.txt"
+fi
 find "$build_dir/tests" -maxdepth 1 -type f -perm -u+x \( -name 'unit_*' -o -name 'integration_*' \) \
   | sort >"$work/executables.txt"
 while read -r exe; do
