@@ -63,6 +63,14 @@ std::shared_ptr<readable_file::core::slot> readable_file::core::make_slot(bool p
   return s;
 }
 
+void readable_file::core::add_leased_prefetch(std::uint64_t index, start_list& out) {
+  auto s = make_slot(true);
+  s->leased = block_length(index);
+  svc.counters->add(counter::prefetch_issued_bytes, s->leased);
+  slots.emplace(index, s);
+  out.emplace_back(std::move(s), index);
+}
+
 asio::awaitable<block_data> readable_file::core::cached_block(std::uint64_t index) {
   const block_key key{object_id, info.etag, index};
   if (svc.memory) {
@@ -287,14 +295,8 @@ void readable_file::core::pump(start_list& out) {
         ++n;
       }
       if (!svc.try_acquire_prefetch(bytes)) return;
-      svc.counters->add(counter::prefetch_issued_bytes, bytes);
       const std::size_t run_start = out.size();
-      for (std::size_t b = 0; b < n; ++b, ++i) {
-        auto s = make_slot(true);
-        s->leased = block_length(list[i]);
-        slots.emplace(list[i], s);
-        out.emplace_back(std::move(s), list[i]);
-      }
+      for (std::size_t b = 0; b < n; ++b, ++i) add_leased_prefetch(list[i], out);
       out[run_start].first->run = static_cast<unsigned>(n);
       ++inflight_prefetch;
       started = true;
@@ -347,13 +349,8 @@ void readable_file::core::extend_demand(const std::shared_ptr<slot>& head, std::
   unsigned n = 1;
   for (std::uint64_t next = index + 1; next < end && n < limit && slots.count(next) == 0;
        ++next, ++n) {
-    const std::uint64_t length = block_length(next);
-    if (!svc.try_acquire_prefetch(length)) break;
-    auto s = make_slot(true);
-    s->leased = length;
-    svc.counters->add(counter::prefetch_issued_bytes, length);
-    slots.emplace(next, s);
-    to_start.emplace_back(std::move(s), next);
+    if (!svc.try_acquire_prefetch(block_length(next))) break;
+    add_leased_prefetch(next, to_start);
   }
   if (n > 1) {
     head->run = n;

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "auth/detail/encoding.hpp"
+
 namespace dataport::storage_detail {
 namespace {
 
@@ -85,34 +87,12 @@ std::string percent_decode(std::string_view text) {
 }
 
 std::string base64_encode(std::span<const std::byte> data) {
-  static constexpr char alphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    const auto n = (std::to_integer<unsigned>(data[i]) << 16) |
-                   (std::to_integer<unsigned>(data[i + 1]) << 8) |
-                   std::to_integer<unsigned>(data[i + 2]);
-    out.push_back(alphabet[(n >> 18) & 63]);
-    out.push_back(alphabet[(n >> 12) & 63]);
-    out.push_back(alphabet[(n >> 6) & 63]);
-    out.push_back(alphabet[n & 63]);
-  }
-  const std::size_t rest = data.size() - i;
-  if (rest > 0) {
-    unsigned n = std::to_integer<unsigned>(data[i]) << 16;
-    if (rest == 2) n |= std::to_integer<unsigned>(data[i + 1]) << 8;
-    out.push_back(alphabet[(n >> 18) & 63]);
-    out.push_back(alphabet[(n >> 12) & 63]);
-    out.push_back(rest == 2 ? alphabet[(n >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
+  return auth::detail::base64_encode(
+      std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));
 }
 
 std::string base64_encode(std::string_view data) {
-  return base64_encode(std::as_bytes(std::span<const char>(data.data(), data.size())));
+  return auth::detail::base64_encode(data);
 }
 
 std::string format_http_date(std::chrono::system_clock::time_point when) {

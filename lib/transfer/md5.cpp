@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
+#include "auth/detail/encoding.hpp"
 #include "dataport/error.hpp"
 
 namespace dataport::transfer_detail {
@@ -20,11 +21,8 @@ struct md_ctx_deleter {
 };
 
 std::string to_base64(const unsigned char* digest, unsigned length) {
-  std::string out(4 * ((length + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), digest,
-                                static_cast<int>(length));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
+  return auth::detail::base64_encode(
+      std::string_view(reinterpret_cast<const char*>(digest), length));
 }
 
 }  // namespace

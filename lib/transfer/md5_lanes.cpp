@@ -5,7 +5,7 @@
 #include <bit>
 #include <cstring>
 
-#include <openssl/evp.h>
+#include "auth/detail/encoding.hpp"
 
 namespace dataport::transfer_detail {
 namespace {
@@ -176,11 +176,8 @@ std::array<std::uint8_t, 16> md5_state::finish() {
 
 std::string md5_state::finish_base64() {
   const auto digest = finish();
-  std::string out(24, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), digest.data(),
-                                static_cast<int>(digest.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
+  return auth::detail::base64_encode(
+      std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 void md5_update_both(md5_state& x, md5_state& y, std::span<const std::byte> data) {

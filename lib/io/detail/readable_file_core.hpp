@@ -45,6 +45,9 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   /// Throws errc::changed: the object ended before a block it had when it was opened.
   [[noreturn]] void throw_shorter() const;
   using start_list = std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>;
+  /// Maps a prefetch slot for `index` whose budget the caller has acquired (the slot returns it)
+  /// and queues its fetch in `out`. Caller holds the mutex.
+  void add_leased_prefetch(std::uint64_t index, start_list& out);
   /// Starts one demand block.
   void start(std::shared_ptr<slot> s, std::uint64_t index);
   /// Makes the demand slot `head` of block `index` the first block of a run that also loads the
