@@ -33,8 +33,12 @@ if [[ "${DATAPORT_SKIP_SANITIZERS:-0}" != 1 ]]; then
   # stage is skipped: 24 fewer compile and link steps on the run's critical path.
   replay=OFF
   [[ -n "$fuzz_pid" ]] || replay=ON
+  # clang, not gcc: the same tree builds in 4.6 instead of 10.8 minutes of this machine and its
+  # tests run in 170 instead of 300 s (measured on a 2-core VM, nothing else running); the
+  # normal tree stays gcc, so both compilers' warnings are errors.
   ASAN_OPTIONS=detect_leaks=0:quarantine_size_mb=16 nice -n 10 \
-    "$here/scripts/build.sh" "$here/build-asan" -DCMAKE_BUILD_TYPE=Debug -DDATAPORT_SANITIZE=ON \
+    "$here/scripts/build.sh" "$here/build-asan" -DCMAKE_C_COMPILER=clang \
+    -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug -DDATAPORT_SANITIZE=ON \
     -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DCMAKE_C_FLAGS_DEBUG="-g1" \
     -DDATAPORT_BUILD_BENCHMARKS=OFF -DDATAPORT_BUILD_FUZZ_REPLAY="$replay" \
     >"$here/build/asan-build.log" 2>&1 &

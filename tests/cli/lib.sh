@@ -16,6 +16,25 @@ passed=0; failed=0
 export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$KEY;BlobEndpoint=$AZ_URL/devstoreaccount1;"
 export DATAPORT_RETRY_BASE_DELAY_MS=10 DATAPORT_RETRY_MAX_DELAY_MS=50
 
+# asan_built FILE: whether FILE was built with AddressSanitizer. gcc links the shared libasan into
+# it; clang links its runtime statically into executables (__asan_init defined) and leaves it
+# out of shared libraries (__asan_init undefined). (`grep >/dev/null`, not -q: under pipefail an
+# early exit of grep could fail the producer with SIGPIPE.)
+asan_built() {
+  ldd "$1" 2>/dev/null | grep libasan >/dev/null || nm -D "$1" 2>/dev/null | grep -w __asan_init >/dev/null ||
+    nm "$1" 2>/dev/null | grep -w __asan_init >/dev/null
+}
+# asan_preload LIBRARY: what LD_PRELOAD needs so that a program not built with ASan (python3) can
+# load an ASan-built LIBRARY: the compiler's ASan runtime first, then libstdc++ (so that ASan's
+# __cxa_throw interceptor finds the real one). Empty for a normal build.
+asan_preload() {
+  if ldd "$1" 2>/dev/null | grep libasan >/dev/null; then
+    echo "$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so.6)"
+  elif nm -D --undefined-only "$1" 2>/dev/null | grep -w __asan_init >/dev/null; then
+    echo "$(clang -print-file-name=libclang_rt.asan-x86_64.so) $(gcc -print-file-name=libstdc++.so.6)"
+  fi
+}
+
 # dp ARGS...: runs dataport, output in $WORK/out, errors in $WORK/err, exit code in $rc
 dp() { set +e; timeout 120 "$DATAPORT_CLI" "$@" >"$WORK/out" 2>"$WORK/err"; rc=$?; set -e; }
 ok() { passed=$((passed+1)); echo "ok - $1"; }

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 [[ -e /dev/fuse ]] || { echo "FAIL: /dev/fuse missing"; exit 1; }
 command -v valgrind >/dev/null || { echo "FAIL: valgrind missing (apt-get install valgrind)"; exit 1; }
-if ldd "$DATAPORT_CLI" | grep libasan >/dev/null || nm -C "$DATAPORT_CLI" 2>/dev/null | grep __asan_init >/dev/null; then
+if asan_built "$DATAPORT_CLI"; then
   echo "FAIL: $DATAPORT_CLI is built with AddressSanitizer, which valgrind cannot run: use a normal build"
   exit 1
 fi

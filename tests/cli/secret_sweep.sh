@@ -346,12 +346,7 @@ sw mount-wrong-key "AZURE_STORAGE_CONNECTION_STRING=$CS_WRONG" -- mount --foregr
 # ---- the C ABI through Python ctypes -------------------------------------------------------------
 lib="$(dirname "$DATAPORT_CLI")/capi/libdataport_c.so"
 [[ -f "$lib" ]] || { echo "FAIL: $lib missing: build the dataport_c target"; exit 1; }
-preload=""
-# An ASan build of the library can only be loaded into python3 with the ASan runtime first, and
-# with libstdc++ already loaded so that ASan's __cxa_throw interceptor finds the real one.
-if ldd "$lib" | grep libasan >/dev/null; then  # (not -q: under pipefail an early exit of grep can fail ldd with SIGPIPE)
-  preload="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so.6)"
-fi
+preload="$(asan_preload "$lib")"  # an ASan build of the library needs its runtime in python3
 capi() {  # capi LABEL [VAR=VALUE...] -- STEP...
   local label="$1"; shift
   local envs=()

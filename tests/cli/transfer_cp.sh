@@ -144,7 +144,7 @@ dp cp --chunk-size 1MB "$WORK/m64.bin" "$base/m64.bin"; expect_rc 0 "upload 64 M
 # The bound is for the product build. An ASan build adds shadow memory and a quarantine of freed
 # blocks to every process, so there the same copy gets a bound that still catches unbounded growth.
 limit_mib=100
-if ldd "$DATAPORT_CLI" 2>/dev/null | grep libasan >/dev/null; then limit_mib=400; fi
+if asan_built "$DATAPORT_CLI"; then limit_mib=400; fi
 rss() {  # rss ARGS...: runs dataport, prints its peak RSS in KiB (and fails on a non-zero exit)
   python3 - "$DATAPORT_CLI" "$@" <<'PY'
 import resource, subprocess, sys

@@ -150,10 +150,10 @@ TEST_CASE(
   CHECK(grant->find("se=2030-01-01T14%3A00%3A00Z") != std::string::npos);
   CHECK(redact_text(*grant).find(grant->substr(grant->find("sig=") + 4, 20)) == std::string::npos);
 
-  const std::string token = "sv=2021-08-06&sr=c&sp=rl&se=2030-01-02T00%3A00%3A00Z&sig=abc%3D";
-  CHECK(auth::make_sas_credential(token, clock)->read_grant("c1", "x") == token);
+  const std::string day_token = "sv=2021-08-06&sr=c&sp=rl&se=2030-01-02T00%3A00%3A00Z&sig=abc%3D";
+  CHECK(auth::make_sas_credential(day_token, clock)->read_grant("c1", "x") == day_token);
   CHECK_FALSE(
-      auth::make_sas_credential(token, [] { return at(2031, 1, 1); })->read_grant("c", "x"));
+      auth::make_sas_credential(day_token, [] { return at(2031, 1, 1); })->read_grant("c", "x"));
   CHECK(auth::make_anonymous_credential()->read_grant("c1", "x") == std::string());
   CHECK_FALSE(auth::make_static_token_credential("header.payload.sig")->read_grant("c1", "x"));
 }

@@ -250,8 +250,8 @@ TEST_CASE("format_uri round-trips every form") {
       "azureml://datastores/ds/paths/",
       "azureml://datastores/ds/paths/a b/%23hash",
       "azureml://subscriptions/s/resourcegroups/rg/workspaces/w/datastores/d/paths/p",
-      "azureml://subscriptions/s/resourcegroups/rg/providers/Microsoft.MachineLearningServices/"
-      "workspaces/w/datastores/d/paths/p",
+      ("azureml://subscriptions/s/resourcegroups/rg/providers/Microsoft.MachineLearningServices/"
+       "workspaces/w/datastores/d/paths/p"),
       "azureml://subscriptions/s/resourcegroups/rg/workspaces/w/data/n/versions/3",
       "azureml://registries/reg/data/n/versions/3",
       "azureml:name:1",
