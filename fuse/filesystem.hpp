@@ -143,7 +143,9 @@ struct filesystem {
   void seed(const object_info& info);
   /// Lists `dir_rel` once per attribute TTL (first page) and seeds the cache with its entries, so
   /// lookups by name in a folder nobody listed cost one listing, not a stat and a folder check
-  /// per name. Single-flight (prime_mutex).
+  /// per name. The first name looked up in a folder is not worth a listing (one file opened in a
+  /// large folder): the call returns at once and that name gets its own stat; the second one
+  /// lists. Single-flight (prime_mutex).
   void prime_folder(const std::string& dir_rel);
   std::mutex prime_mutex;
 };

@@ -48,6 +48,8 @@ class memory_store final : public object_store {
 
   std::uint64_t stat_calls() const noexcept { return stat_calls_.load(); }
   std::uint64_t read_calls() const noexcept { return read_calls_.load(); }
+  /// list() calls (one per listing started, whatever its pages).
+  std::uint64_t list_calls() const noexcept { return list_calls_.load(); }
   std::uint64_t bytes_served() const noexcept { return bytes_served_.load(); }
   std::vector<range_call> range_calls() const;
   void reset_counters();
@@ -90,7 +92,7 @@ class memory_store final : public object_store {
   std::uint64_t version_ = 0;
   failure_hook hook_;
   std::vector<range_call> range_calls_;
-  std::atomic<std::uint64_t> stat_calls_{0}, read_calls_{0}, bytes_served_{0};
+  std::atomic<std::uint64_t> stat_calls_{0}, read_calls_{0}, list_calls_{0}, bytes_served_{0};
   store_capabilities caps_;
 };
 

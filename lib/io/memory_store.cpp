@@ -59,6 +59,7 @@ void memory_store::reset_counters() {
   range_calls_.clear();
   stat_calls_ = 0;
   read_calls_ = 0;
+  list_calls_ = 0;
   bytes_served_ = 0;
 }
 
@@ -97,6 +98,7 @@ boost::asio::awaitable<object_info> memory_store::stat(std::string path) {
 }
 
 std::unique_ptr<list_pager> memory_store::list(list_options options) {
+  ++list_calls_;
   std::vector<object_info> items;
   std::lock_guard lock(mutex_);
   std::string prefix = options.prefix;
