@@ -66,6 +66,15 @@ std::vector<std::string> names_in(const fs::path& dir) {
   return out;
 }
 
+/// A memory store whose capabilities say whether flat listing pages are cheap (as on blob).
+std::shared_ptr<dataport::memory_store> store_listing_flat(std::string name, bool flat) {
+  auto store = std::make_shared<dataport::memory_store>(std::move(name));
+  dataport::store_capabilities caps;
+  caps.paged_flat_listing = flat;
+  store->set_capabilities(caps);
+  return store;
+}
+
 dataport::mount_options options_in(const temp_dir& tmp, bool read_write) {
   dataport::mount_options o;
   o.read_write = read_write;
@@ -226,10 +235,7 @@ TEST_CASE("fuse: files opened by name in a folder nobody listed cost no stat eac
     INFO("flat listing: " << flat);
     auto ctx = make_context();
     temp_dir tmp("fuseprime");
-    auto store = std::make_shared<dataport::memory_store>("memory://fuse-prime");
-    dataport::store_capabilities caps;
-    caps.paged_flat_listing = flat;
-    store->set_capabilities(caps);
+    auto store = store_listing_flat("memory://fuse-prime", flat);
     std::vector<std::string> want(120);
     for (int i = 0; i < 120; ++i) {
       const auto data = dataport::test::random_bytes(1000 + static_cast<std::size_t>(i), 300 + i);
@@ -284,10 +290,7 @@ TEST_CASE("fuse: one file opened in a large folder nobody listed costs no listin
   // not a page of the folder (0.5 s of Azurite for 5,000 entries). The second name lists it.
   auto ctx = make_context();
   temp_dir tmp("fuseone");
-  auto store = std::make_shared<dataport::memory_store>("memory://fuse-one");
-  dataport::store_capabilities caps;
-  caps.paged_flat_listing = true;
-  store->set_capabilities(caps);
+  auto store = store_listing_flat("memory://fuse-one", true);
   for (int i = 0; i < 50; ++i) {
     store->set_object(fmt::format("data/f{:03}", i),
                       dataport::test::random_bytes(100, 400 + static_cast<std::uint64_t>(i)));
