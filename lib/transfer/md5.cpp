@@ -10,8 +10,8 @@
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
-#include "auth/detail/encoding.hpp"
 #include "dataport/error.hpp"
+#include "storage/detail/wire.hpp"
 
 namespace dataport::transfer_detail {
 namespace {
@@ -21,8 +21,7 @@ struct md_ctx_deleter {
 };
 
 std::string to_base64(const unsigned char* digest, unsigned length) {
-  return auth::detail::base64_encode(
-      std::string_view(reinterpret_cast<const char*>(digest), length));
+  return storage_detail::base64_encode(std::as_bytes(std::span(digest, length)));
 }
 
 }  // namespace

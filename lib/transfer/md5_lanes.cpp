@@ -5,7 +5,7 @@
 #include <bit>
 #include <cstring>
 
-#include "auth/detail/encoding.hpp"
+#include "storage/detail/wire.hpp"
 
 namespace dataport::transfer_detail {
 namespace {
@@ -176,8 +176,7 @@ std::array<std::uint8_t, 16> md5_state::finish() {
 
 std::string md5_state::finish_base64() {
   const auto digest = finish();
-  return auth::detail::base64_encode(
-      std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+  return storage_detail::base64_encode(std::as_bytes(std::span(digest)));
 }
 
 void md5_update_both(md5_state& x, md5_state& y, std::span<const std::byte> data) {

@@ -17,12 +17,11 @@ export AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=http;AccountNam
 export DATAPORT_RETRY_BASE_DELAY_MS=10 DATAPORT_RETRY_MAX_DELAY_MS=50
 
 # asan_built FILE: whether FILE was built with AddressSanitizer. gcc links the shared libasan into
-# it; clang links its runtime statically into executables (__asan_init defined) and leaves it
-# out of shared libraries (__asan_init undefined). (`grep >/dev/null`, not -q: under pipefail an
-# early exit of grep could fail the producer with SIGPIPE.)
+# it; clang links its runtime statically into executables (__asan_init exported) and leaves it
+# out of shared libraries (__asan_init undefined): either way a dynamic symbol. (`grep >/dev/null`,
+# not -q: under pipefail an early exit of grep could fail the producer with SIGPIPE.)
 asan_built() {
-  ldd "$1" 2>/dev/null | grep libasan >/dev/null || nm -D "$1" 2>/dev/null | grep -w __asan_init >/dev/null ||
-    nm "$1" 2>/dev/null | grep -w __asan_init >/dev/null
+  ldd "$1" 2>/dev/null | grep libasan >/dev/null || nm -D "$1" 2>/dev/null | grep -w __asan_init >/dev/null
 }
 # asan_preload LIBRARY: what LD_PRELOAD needs so that a program not built with ASan (python3) can
 # load an ASan-built LIBRARY: the compiler's ASan runtime first, then libstdc++ (so that ASan's
