@@ -1,6 +1,7 @@
 // dataport_reader_bench: readable_file throughput through the library (no FUSE).
-// Usage: dataport_reader_bench <scenario> <blob-url-or-uri> [request-bytes] [threads]
+// Usage: dataport_reader_bench <scenario> <blob-url-or-uri> [request-bytes] [threads | reads]
 //   scenario: seq | threads | random | small (the URI is then a folder; files listed in it)
+//   random: `reads` reads (default 2000) of request-bytes at uniformly random offsets
 // Prints one JSON line: MB/s, storage bytes fetched per byte read, peak RSS (MiB), metrics.
 // With DATAPORT_BENCH_SHA256=1 the seq scenario also hashes what it read (field "sha256"), for an
 // untimed verification run.
@@ -28,13 +29,15 @@ using namespace dataport;
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: %s seq|threads|random|small URI [request-bytes] [threads]\n",
+    std::fprintf(stderr,
+                 "usage: %s seq|threads|random|small URI [request-bytes] [threads | reads]\n",
                  argv[0]);
     return 2;
   }
   const std::string scenario = argv[1];
   const std::size_t request = argc > 3 ? std::stoul(argv[3]) : 1u << 20;
   const unsigned threads = argc > 4 ? static_cast<unsigned>(std::stoul(argv[4])) : 4;
+  const unsigned reads = argc > 4 ? threads : 2000;  // the random scenario's count
   context ctx;
   auto services = std::make_shared<reader_services>(ctx);
   const auto where = ctx.resolve(argv[2]);
@@ -95,7 +98,7 @@ int main(int argc, char** argv) {
     auto f = readable_file::open_blocking(services, store, paths[0]);
     std::mt19937_64 rng(1);
     std::vector<std::byte> buffer(request);
-    for (int i = 0; i < 2000; ++i) {
+    for (unsigned i = 0; i < reads; ++i) {
       const auto off = std::uniform_int_distribution<std::uint64_t>(0, f->size() - request)(rng);
       read_bytes += f->read_at_blocking(off, buffer);
     }

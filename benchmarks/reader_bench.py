@@ -8,7 +8,8 @@ Starts Azurite (on-disk), seeds one big blob and N small files, then runs in int
   seq 64KiB / 1MiB   build/benchmarks/dataport_reader_bench seq, default tiers (RAM + disk)
   seq 64KiB no tiers the same with DATASET_MOUNT_MEMORY_CACHE_SIZE=0, BLOCK_FILE_CACHE_ENABLED=false
   4 threads          four threads reading four quarters, 1 MiB requests
-  random 64KiB       2000 random 64 KiB reads
+  random 64KiB       2000 random 64 KiB reads (dense: most blocks read several times), and 200
+                     (sparse: the first touch of a block fetches only the pages read)
   small pass1/pass2  the small files read by 8 threads, twice on one cache folder, with and
                      without the disk tier (pass 2 should come from the cache)
 Prints a table (median MB/s, spread, client CPU s, peak RSS, Azurite CPU s, storage bytes
@@ -89,6 +90,8 @@ def main():
              lambda c: ([bench, "threads", big, str(1 << 20), "4"], cache_env(c))),
             ("random 64KiB x2000", 2000 * (64 << 10),
              lambda c: ([bench, "random", big, str(64 << 10)], cache_env(c))),
+            ("random 64KiB x200", 200 * (64 << 10),
+             lambda c: ([bench, "random", big, str(64 << 10), "200"], cache_env(c))),
         ]
         for tier in ("true", "false"):
             extra = {"DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED": tier,

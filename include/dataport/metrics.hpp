@@ -41,6 +41,7 @@ enum class counter : unsigned {
   whole_file_fallbacks,   ///< whole-file opens that streamed blocks because the file could not be
                           ///< cached
   checksum_mismatches,    ///< ranges whose bytes did not match the server's transactional MD5
+  random_part_fetches,    ///< GETs of only the pages a random read asked for (not a block)
   count_                  ///< number of counters (not a counter)
 };
 

@@ -44,7 +44,6 @@ class disk_cache;
 class attribute_cache;
 struct location;
 
-/// Reader tunables, normally derived from settings (see reader_options::from_settings).
 /// Bytes [offset, offset + length) of one cached block (readable_file::view_blocking). Holding the
 /// view keeps the block's memory alive; the bytes are immutable.
 struct block_view {
@@ -54,6 +53,7 @@ struct block_view {
   std::span<const std::byte> bytes() const { return std::span(*block).subspan(offset, length); }
 };
 
+/// Reader tunables, normally derived from settings (see reader_options::from_settings).
 struct reader_options {
   std::uint64_t block_size = 2ull << 20;  ///< DATASET_MOUNT_READ_BLOCK_SIZE, bytes
   unsigned window_blocks = 32;            ///< DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT
@@ -61,6 +61,7 @@ struct reader_options {
   unsigned fetch_blocks =
       8;                   ///< DATAPORT_MOUNT_READ_FETCH_SIZE / block size: blocks per prefetch GET
   bool block_mode = true;  ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
+  bool random_parts = true;  ///< DATAPORT_MOUNT_RANDOM_READ_PARTS
   /// Bytes of prefetched blocks all open files may hold at once; prefetch stops (and resumes at a
   /// later read) at the limit rather than growing. 0: 2 × window × block size.
   std::uint64_t prefetch_memory_budget = 0;

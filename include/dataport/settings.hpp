@@ -52,6 +52,10 @@ struct settings {
   /// GETs of up to this many bytes (fewer requests; each block is usable as soon as it arrives).
   /// At or below the block size: one request per block.
   std::uint64_t read_fetch_size = 16ull << 20;
+  /// DATAPORT_MOUNT_RANDOM_READ_PARTS: a random reader's first read of a block fetches only the
+  /// pages it asked for (nothing cached); a block read again is loaded whole. false: always whole
+  /// blocks.
+  bool random_read_parts = true;
   bool block_based_cache_enabled = true;           ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
   std::uint64_t memory_cache_size = 128ull << 20;  ///< DATASET_MOUNT_MEMORY_CACHE_SIZE; 0 disables
   bool block_file_cache_enabled = true;            ///< DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED

@@ -57,6 +57,8 @@ std::string_view to_string(counter c) noexcept {
       return "whole_file_fallbacks";
     case counter::checksum_mismatches:
       return "checksum_mismatches";
+    case counter::random_part_fetches:
+      return "random_part_fetches";
     case counter::count_:
       break;
   }

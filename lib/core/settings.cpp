@@ -212,6 +212,11 @@ const std::vector<setting_row>& rows() {
          s.read_fetch_size = size_in(n, v, 0, 256 * mib);
        },
        [](const settings& s) { return std::to_string(s.read_fetch_size); }},
+      {"DATAPORT_MOUNT_RANDOM_READ_PARTS",
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.random_read_parts = parse_bool(v, n);
+       },
+       [](const settings& s) { return std::string(s.random_read_parts ? "true" : "false"); }},
       {"DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT",
        [](settings& s, std::string_view n, std::string_view v) {
          s.read_buffer_block_count = static_cast<unsigned>(integer_in(n, v, 0, 4096));

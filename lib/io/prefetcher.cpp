@@ -4,7 +4,10 @@
 // a stream's next expected block (from `seek_back_blocks` behind to `seek_forward_blocks` ahead)
 // continues that stream; any other read starts a new stream, replacing the least recently used.
 // Several streams per file let several threads read different parts of one file without
-// resetting each other, and the tolerance absorbs the kernel's readahead reordering.
+// resetting each other, and the tolerance absorbs the kernel's readahead reordering. A file read
+// at random (random(): at least half of its last 8 reads started new streams) gets a strict
+// tolerance instead (the block of the stream's last read or the next one), so that a random read
+// that happens to land near an earlier one does not ramp a window of blocks nobody reads.
 //
 // A stream's window ramps up: no prefetch after a single read (a random reader pays only for the
 // block it asked for), then 2, 4, 8 ... blocks up to DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT. The
@@ -23,6 +26,7 @@
 #include "io/detail/prefetch_planner.hpp"
 
 #include <algorithm>
+#include <bit>
 
 namespace dataport::io_detail {
 
@@ -56,17 +60,21 @@ bool prefetch_planner::on_read(std::uint64_t first, std::uint64_t last,
     return tick_ - s.tick > horizon && (!now || time - s.time >= idle_time) &&
            !(waiting && waiting(s.first));
   });
+  const bool strict = random();
   for (auto& s : streams_) {
-    const std::uint64_t low = s.next > back_ + 1 ? s.next - back_ - 1 : 0;
-    if (first >= low && first <= s.next + forward_) {
+    const std::uint64_t low = strict ? s.first : s.next > back_ + 1 ? s.next - back_ - 1 : 0;
+    const std::uint64_t high = strict ? s.next : s.next + forward_;
+    if (first >= low && first <= high) {
       s.first = first;
       s.next = std::max(s.next, last + 1);
       ++s.run;
       s.tick = tick_;
       s.time = time;
+      remember(false);
       return true;
     }
   }
+  remember(true);
   stream fresh{first, last + 1, 1, tick_, first, time};
   if (streams_.size() < max_streams_) {
     streams_.push_back(fresh);
@@ -75,6 +83,15 @@ bool prefetch_planner::on_read(std::uint64_t first, std::uint64_t last,
                       [](const stream& a, const stream& b) { return a.tick < b.tick; }) = fresh;
   }
   return false;
+}
+
+void prefetch_planner::remember(bool fresh) {
+  fresh_ = static_cast<std::uint8_t>((fresh_ << 1) | (fresh ? 1 : 0));
+  reads_ = std::min(reads_ + 1, 8u);
+}
+
+bool prefetch_planner::random() const {
+  return reads_ >= 2 && 2 * static_cast<unsigned>(std::popcount(fresh_)) >= reads_;
 }
 
 unsigned prefetch_planner::window_of(const stream& s) const {
@@ -157,6 +174,8 @@ unsigned prefetch_planner::current_window() const {
 
 void prefetch_planner::reset() {
   streams_.clear();
+  fresh_ = 0;
+  reads_ = 0;
 }
 
 }  // namespace dataport::io_detail

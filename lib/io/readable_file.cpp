@@ -5,8 +5,9 @@
 // planner wants (lib/io/prefetcher.cpp). A block is looked up RAM tier → disk tier (on the disk
 // pool) → storage (ranged GET with If-Match), then offered to both tiers. Readers wait on the
 // slot's event (a closed channel wakes every waiter), so concurrent readers of one block share one
-// request. A slot's prefetch memory lease is returned when the last reader and the map let go of
-// it, which keeps the shared budget exact.
+// request. A random reader's first touch of a block fetches only the pages it asked for (a part
+// slot, private to that read: see plan()). A slot's prefetch memory lease is returned when the last
+// reader and the map let go of it, which keeps the shared budget exact.
 #include "io/detail/readable_file_core.hpp"
 
 #include <algorithm>
@@ -119,6 +120,25 @@ asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index)
   co_return data;
 }
 
+asio::awaitable<block_data> readable_file::core::load_part(std::shared_ptr<slot> s,
+                                                           std::uint64_t index) {
+  if (auto hit = co_await cached_block(index)) {
+    s->base = 0;  // read by views() only after finish() has published the slot
+    co_return hit;
+  }
+  auto buffer = svc.make_block(static_cast<std::size_t>(s->part));
+  std::size_t got = 0;
+  while (got < s->part) {
+    const auto result = co_await store->read_range(path, index * block_size + s->base + got,
+                                                   std::span(*buffer).subspan(got), info.etag);
+    if (result.bytes == 0) break;
+    got += result.bytes;
+  }
+  if (got < s->part) throw_shorter();
+  svc.counters->add(counter::random_part_fetches);
+  co_return block_data(std::move(buffer));
+}
+
 void readable_file::core::start(std::shared_ptr<slot> s, std::uint64_t index) {
   asio::co_spawn(
       svc.io,
@@ -127,7 +147,12 @@ void readable_file::core::start(std::shared_ptr<slot> s, std::uint64_t index) {
         block_data data;
         std::exception_ptr failure;
         try {
-          data = co_await self->load_block(index);
+          // Not `?:` with a co_await in each branch: gcc 12 destroys both branches' results.
+          if (s->part) {
+            data = co_await self->load_part(s, index);
+          } else {
+            data = co_await self->load_block(index);
+          }
         } catch (...) {
           failure = std::current_exception();
         }
@@ -305,7 +330,9 @@ void readable_file::core::pump(start_list& out) {
 }
 
 std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::plan(
-    std::uint64_t first, std::uint64_t last, start_list& to_start) {
+    std::uint64_t offset, std::size_t total, start_list& to_start) {
+  const std::uint64_t first = offset / block_size;
+  const std::uint64_t last = (offset + total - 1) / block_size;
   std::vector<std::shared_ptr<slot>> needed;
   bool continues = false;
   if (!closed) {
@@ -316,10 +343,17 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
       return it != slots.end() && !it->second->done;
     });
   }
+  // A random reader (planner.random(); never the file's first read: most files are read from
+  // their start) fetches only the pages it asked for of a block it has not touched before, and
+  // caches nothing of them; a block it comes back to is loaded whole and cached, since it is
+  // being reused. Sparse random reads then cost their own bytes, not a 2 MiB block each; dense or
+  // repeated ones fill the cache as before.
+  const bool random = svc.options.random_parts && !continues && !closed && planner.random();
   for (std::uint64_t index = first; index <= last; ++index) {
     auto it = slots.find(index);
     // A failed block is retried once by this read, unless the object changed.
     if (it == slots.end() || (it->second->done && it->second->failure)) {
+      if (random && plan_part(index, offset, total, to_start, needed)) continue;
       auto s = make_slot(false);
       slots[index] = s;
       to_start.emplace_back(s, index);
@@ -335,6 +369,29 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
     pump(to_start);
   }
   return needed;
+}
+
+bool readable_file::core::plan_part(std::uint64_t index, std::uint64_t offset, std::size_t total,
+                                    start_list& to_start,
+                                    std::vector<std::shared_ptr<slot>>& needed) {
+  constexpr std::uint64_t page = 4096;
+  constexpr std::size_t remembered = 1 << 16;  // blocks; then forget them all and start over
+  const std::uint64_t block_start = index * block_size;
+  const std::uint64_t length = block_length(index);
+  const std::uint64_t from = (std::max(offset, block_start) - block_start) / page * page;
+  const std::uint64_t until = std::min(
+      length,
+      (std::min<std::uint64_t>(offset + total, block_start + length) - block_start + page - 1) /
+          page * page);
+  if (until - from >= length) return false;  // the read wants the whole block anyway
+  if (parted.size() >= remembered) parted.clear();
+  if (!parted.insert(index).second) return false;  // touched before: load and cache it whole
+  auto s = make_slot(false);
+  s->base = from;
+  s->part = until - from;
+  to_start.emplace_back(s, index);
+  needed.push_back(std::move(s));
+  return true;
 }
 
 void readable_file::core::extend_demand(const std::shared_ptr<slot>& head, std::uint64_t index,
@@ -368,7 +425,7 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pre
   {
     std::lock_guard lock(mutex);
     if (changed) std::rethrow_exception(changed);
-    needed = plan(offset / block_size, (offset + total - 1) / block_size, to_start);
+    needed = plan(offset, total, to_start);
   }
   launch(to_start);
   return needed;
@@ -391,10 +448,10 @@ std::vector<block_view> readable_file::core::views(
   for (std::size_t i = 0; i < needed.size(); ++i) {
     const auto& s = needed[i];
     if (s->failure) std::rethrow_exception(s->failure);
-    const std::uint64_t block_start = (first + i) * block_size;
-    const std::uint64_t from = std::max(offset, block_start) - block_start;
+    const std::uint64_t data_start = (first + i) * block_size + s->base;  // base: a part's
+    const std::uint64_t from = std::max(offset, data_start) - data_start;
     const std::uint64_t until =
-        std::min<std::uint64_t>(offset + total, block_start + s->data->size()) - block_start;
+        std::min<std::uint64_t>(offset + total, data_start + s->data->size()) - data_start;
     out.push_back(
         {s->data, static_cast<std::size_t>(from), static_cast<std::size_t>(until - from)});
     viewed += static_cast<std::size_t>(until - from);

@@ -45,6 +45,26 @@ TEST_CASE("planner: sequential reads ramp the window - a far seek starts a new s
   REQUIRE(p.keep(50));
 }
 
+TEST_CASE(
+    "planner: a file read at random gets a strict tolerance, and loses it when read in order") {
+  io_detail::prefetch_planner p(8, 4, 2, 0, 1000);  // forward tolerance 2 blocks, back 2
+  REQUIRE_FALSE(p.on_read(100, 100));
+  REQUIRE_FALSE(p.random());  // one read: not yet
+  REQUIRE_FALSE(p.on_read(500, 500));
+  REQUIRE(p.random());
+  // 503 is within the usual tolerance of the stream at 500 (next 501, + 2), not the strict one.
+  REQUIRE_FALSE(p.on_read(503, 503));
+  REQUIRE_FALSE(p.on_read(97, 97));  // 3 behind the next block of the stream at 100
+  REQUIRE(p.wanted().empty());       // no window ramped
+  REQUIRE(p.on_read(504, 504));      // the block after 503: a stream even at random
+  // Reading in order for a while ends the random mode (half of the last 8 reads continued).
+  for (std::uint64_t b = 505; b < 508; ++b) REQUIRE(p.on_read(b, b));
+  REQUIRE(p.random());  // 4 of the last 8 started streams
+  REQUIRE(p.on_read(508, 508));
+  REQUIRE_FALSE(p.random());
+  REQUIRE(p.on_read(511, 511));  // 2 blocks past the next one: the usual tolerance again
+}
+
 TEST_CASE("planner: a window stops where another stream began (threads reading quarters)") {
   io_detail::prefetch_planner p(8, 4, 2, 0, 100);
   // Stream B starts at block 10 first; stream A then reads 0, 1, 2 ... towards it.

@@ -7,6 +7,7 @@
 #include <memory>
 #include <condition_variable>
 #include <mutex>
+#include <unordered_set>
 #include <vector>
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
@@ -24,6 +25,10 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
     bool done = false;
     bool used = false;  // a reader took its bytes (else, once it dies: prefetch_wasted_bytes)
     unsigned run = 0;   // on the first slot of a run: the run's length in blocks
+    // A part (a random reader's first touch of a block, never mapped or cached): only the bytes
+    // [base, base + part) of the block are fetched. part == 0: the whole block (base 0).
+    std::uint64_t base = 0;
+    std::uint64_t part = 0;
     std::uint64_t leased = 0;  // prefetch budget bytes returned on destruction
     reader_services::impl* owner = nullptr;
     block_data data;
@@ -42,6 +47,9 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   /// Offers a block fetched from storage to the RAM and disk tiers.
   void offer(std::uint64_t index, const block_data& data);
   boost::asio::awaitable<block_data> load_block(std::uint64_t index);
+  /// Loads a part slot: the whole block from a tier when it is there (base becomes 0), else one
+  /// ranged GET of the part's bytes.
+  boost::asio::awaitable<block_data> load_part(std::shared_ptr<slot> s, std::uint64_t index);
   /// Throws errc::changed: the object ended before a block it had when it was opened.
   [[noreturn]] void throw_shorter() const;
   using start_list = std::vector<std::pair<std::shared_ptr<slot>, std::uint64_t>>;
@@ -53,6 +61,11 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   /// Makes the demand slot `head` of block `index` the first block of a run that also loads the
   /// missing blocks after it (up to fetch_blocks, within the budget) in one request. Requires
   /// mutex.
+  /// For a random read of block `index`: queues a part slot with only the pages of
+  /// [offset, offset + total) in it, unless the read covers the block or touched it before
+  /// (then returns false: load the whole block). Requires mutex.
+  bool plan_part(std::uint64_t index, std::uint64_t offset, std::size_t total, start_list& to_start,
+                 std::vector<std::shared_ptr<slot>>& needed);
   void extend_demand(const std::shared_ptr<slot>& head, std::uint64_t index, start_list& to_start);
   /// Starts what plan()/pump() queued: demand blocks one by one, prefetch runs as one request each.
   void launch(start_list& list);
@@ -76,9 +89,10 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   boost::asio::awaitable<std::size_t> read(std::uint64_t offset, std::span<std::byte> into);
   /// The same for a thread that may block (FUSE, C ABI): waits on `loaded`, never hops threads.
   std::size_t read_blocking(std::uint64_t offset, std::span<std::byte> into);
-  /// The slots of blocks first..last (made and queued in `to_start` when missing); feeds the
-  /// planner and queues prefetch. Requires mutex.
-  std::vector<std::shared_ptr<slot>> plan(std::uint64_t first, std::uint64_t last,
+  /// The slots of the blocks of [offset, offset + total) (made and queued in `to_start` when
+  /// missing; a random read's first touch of a block gets a part slot); feeds the planner and
+  /// queues prefetch. Requires mutex.
+  std::vector<std::shared_ptr<slot>> plan(std::uint64_t offset, std::size_t total,
                                           start_list& to_start);
   /// The read's first steps: the byte count `total` it can return at `offset` (0 past the end)
   /// and the slots of its blocks, planned under the lock; starts what the plan asks for. Throws
@@ -112,7 +126,8 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   std::condition_variable loaded;  // notified (under mutex) whenever a slot becomes done
   io_detail::prefetch_planner planner;
   std::map<std::uint64_t, std::shared_ptr<slot>> slots;
-  unsigned inflight_prefetch = 0;  // prefetch requests (runs) in flight
+  unsigned inflight_prefetch = 0;            // prefetch requests (runs) in flight
+  std::unordered_set<std::uint64_t> parted;  // blocks a random read fetched a part of
   bool closed = false;
   std::exception_ptr changed;  // set once the object is known to have changed
 };

@@ -1,0 +1,175 @@
+// Random readers through the in-memory store's byte and call counts: a random reader's first
+// read of a block fetches only the pages it asked for (DATAPORT_MOUNT_RANDOM_READ_PARTS), a
+// block it comes back to is loaded whole and cached, sequential readers never get parts, and a
+// part is pinned to the version opened like any block.
+#include "io_harness.hpp"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "dataport/error.hpp"
+
+using namespace dataport;
+using dataport::test::reader_harness;
+
+namespace {
+
+constexpr std::uint64_t block = 16 << 10;
+constexpr std::uint64_t blocks = 1024;
+constexpr std::uint64_t stride = 97;  // blocks between reads: never near an earlier stream
+
+settings random_settings(bool parts, bool ram_tier) {
+  auto s = test::small_block_settings(block);
+  s.block_file_cache_enabled = false;
+  s.memory_cache_size = ram_tier ? 16 * block : 0;
+  s.random_read_parts = parts;
+  return s;
+}
+
+bool read_matches(readable_file& file, const std::vector<std::byte>& source, std::uint64_t off,
+                  std::size_t length) {
+  std::vector<std::byte> got(length);
+  return file.read_at_blocking(off, got) == length &&
+         std::equal(got.begin(), got.end(), source.begin() + static_cast<std::ptrdiff_t>(off));
+}
+
+/// A harness with one object "a" of `blocks` blocks of random bytes (seeded), open.
+struct random_file {
+  random_file(bool parts, bool ram_tier, unsigned seed)
+      : h(random_settings(parts, ram_tier)), source(test::random_bytes(blocks * block, seed)) {
+    h.store->set_object("a", source);
+    file = h.open("a");
+  }
+  reader_harness h;
+  std::vector<std::byte> source;
+  std::shared_ptr<readable_file> file;
+};
+
+/// Offsets of `count` random reads: block k × 97 (mod 1024) for k = 1, 2 ..., so that no read
+/// lands within the seek tolerance of the 8 streams before it (the prefetcher would take it for
+/// a sequential reader), at a random place in the block.
+std::vector<std::uint64_t> scattered_offsets(std::size_t count, std::size_t length) {
+  std::mt19937_64 rng(7);
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t k = 1; k <= count; ++k) {
+    out.push_back((k * stride) % blocks * block +
+                  std::uniform_int_distribution<std::uint64_t>(0, block - length)(rng));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a random reader fetches the pages it reads, not whole blocks") {
+  random_file f(true, false, 31);
+  auto& [h, source, file] = f;
+  REQUIRE(read_matches(*file, source, 100, 4096));  // the file's first read: a whole block
+  REQUIRE(h.store->bytes_served() == block);
+  for (const auto off : scattered_offsets(40, 4096))
+    REQUIRE(read_matches(*file, source, off, 4096));
+  // The second read already counts as random: 40 GETs of one or two pages each.
+  CHECK(h.store->read_calls() == 41);
+  CHECK(h.counters->get(counter::random_part_fetches) == 40);
+  CHECK(h.store->bytes_served() <= block + 40 * 8192);
+  CHECK(h.store->bytes_served() >= block + 40 * 4096);
+  CHECK(h.counters->get(counter::prefetch_issued_bytes) == 0);
+}
+
+TEST_CASE("a random reader that lands near its earlier reads now and then still gets parts") {
+  random_file f(true, false, 38);
+  auto& [h, source, file] = f;
+  REQUIRE(read_matches(*file, source, 0, 4096));
+  // Every other read lands 3 blocks after the one before: inside the prefetcher's usual forward
+  // tolerance (2 blocks past the next one), so it took those for a sequential reader and ramped a
+  // window; at random the tolerance is the next block only.
+  std::size_t reads = 0;
+  for (const auto off : scattered_offsets(20, 4096)) {
+    REQUIRE(read_matches(*file, source, off, 4096));
+    REQUIRE(read_matches(*file, source, off + 3 * block, 4096));
+    reads += 2;
+  }
+  CHECK(h.counters->get(counter::random_part_fetches) == reads);
+  CHECK(h.counters->get(counter::prefetch_issued_bytes) == 0);
+  CHECK(h.store->bytes_served() <= block + reads * 8192);
+}
+
+TEST_CASE("a block a random reader comes back to is loaded whole and then cached") {
+  random_file f(true, true, 32);
+  auto& [h, source, file] = f;
+  REQUIRE(read_matches(*file, source, 0, 4096));
+  const auto offsets = scattered_offsets(10, 4096);
+  for (const auto off : offsets) REQUIRE(read_matches(*file, source, off, 4096));
+  REQUIRE(h.counters->get(counter::random_part_fetches) == 10);
+  // Back in the first scattered block after 9 other reads (its stream is gone): whole, cached.
+  const auto served = h.store->bytes_served();
+  const auto again = offsets[0] / block * block + (offsets[0] % block + 6000) % (block - 4096);
+  REQUIRE(read_matches(*file, source, again, 4096));
+  CHECK(h.store->bytes_served() - served == block);
+  CHECK(h.counters->get(counter::random_part_fetches) == 10);
+  CHECK(h.counters->get(counter::prefetch_issued_bytes) == 0);
+
+  // Another open of the file finds that block in the RAM tier: a random read of it costs no
+  // request, while its other scattered blocks are parts again.
+  file->close();
+  auto second = h.open("a");
+  const auto calls = h.store->read_calls();
+  REQUIRE(read_matches(*second, source, 512 * block, 4096));  // the file's first read: whole
+  REQUIRE(read_matches(*second, source, offsets[0], 4096));   // random, from the RAM tier
+  CHECK(h.store->read_calls() == calls + 1);
+  REQUIRE(read_matches(*second, source, offsets[1], 4096));  // random, a part
+  CHECK(h.store->read_calls() == calls + 2);
+  CHECK(h.counters->get(counter::random_part_fetches) == 11);
+}
+
+TEST_CASE("a random read across a block boundary gets a part of each block") {
+  random_file f(true, false, 33);
+  auto& [h, source, file] = f;
+  REQUIRE(read_matches(*file, source, 50 * block, 4096));
+  REQUIRE(read_matches(*file, source, 10 * block - 6000, 12000));  // 2 pages of each block
+  CHECK(h.counters->get(counter::random_part_fetches) == 2);
+  CHECK(h.store->bytes_served() == block + 4 * 4096);
+  // The last block, shorter than the others, up to its very end.
+  REQUIRE(read_matches(*file, source, source.size() - 777, 777));
+  CHECK(h.counters->get(counter::random_part_fetches) == 3);
+}
+
+TEST_CASE("sequential readers and the setting's off switch get whole blocks") {
+  SECTION("sequential 4 KiB reads: every block once, no parts") {
+    random_file f(true, false, 34);
+    auto& [h, source, file] = f;
+    for (std::uint64_t off = 0; off < source.size(); off += 4096)
+      REQUIRE(read_matches(*file, source, off, 4096));
+    CHECK(h.counters->get(counter::random_part_fetches) == 0);
+    CHECK(h.store->bytes_served() == source.size());
+  }
+  SECTION("DATAPORT_MOUNT_RANDOM_READ_PARTS=false: each random read costs its whole block") {
+    auto config = random_settings(true, false);
+    config.set("DATAPORT_MOUNT_RANDOM_READ_PARTS", "false");
+    reader_harness h(config);
+    const auto source = test::random_bytes(blocks * block, 35);
+    h.store->set_object("a", source);
+    auto file = h.open("a");
+    for (const auto off : scattered_offsets(20, 4096))
+      REQUIRE(read_matches(*file, source, off, 4096));
+    CHECK(h.counters->get(counter::random_part_fetches) == 0);
+    CHECK(h.store->bytes_served() == 20 * block);
+  }
+}
+
+TEST_CASE("a part is pinned to the version opened: a replaced object is an error, not new bytes") {
+  random_file f(true, false, 36);
+  auto& [h, source, file] = f;
+  REQUIRE(read_matches(*file, source, 0, 4096));
+  REQUIRE(read_matches(*file, source, 30 * block, 4096));
+  REQUIRE(h.counters->get(counter::random_part_fetches) == 1);
+  h.store->set_object("a", test::random_bytes(blocks * block, 37));
+  std::vector<std::byte> got(4096);
+  try {
+    file->read_at_blocking(12 * block + 99, got);
+    FAIL("a read of the replaced object returned bytes");
+  } catch (const error& e) {
+    CHECK(e.code() == errc::changed);
+  }
+}
