@@ -9,11 +9,13 @@ Rows (--rows, names or numbers):
   3 small       the small files read once by 16 Python threads (cold: fresh mount and cache)
   4 small-warm  the same files read a second time on the same mount (warm caches)
   5 list        os.scandir of the many-entry folder: time to the first entry and in total
+  6 random      500 preads of 64 KiB at random offsets of big.bin (one thread, a fresh mount)
 Data (sizes multiplied by --scale): big.bin of 1 GiB; 2000 x 500 KiB under small/ (count
 scaled, min 20); 20,000 blobs of 0-16 bytes under many/ (count scaled, min 200).
 
 Every mount run gets a fresh mountpoint and a fresh --cache-dir (cold), except row 4, which is
-the second pass on row 3's mount. `dataport cp` is the download reference for rows 1-3.
+the second pass on row 3's mount. `dataport cp` is the download reference for rows 1-3. Row 6
+is checked against the same reads of the local copy of big.bin (sha256 of the bytes read).
 
 Usage:
   benchmarks/mount_bench.py --dataport build/dataport                   # full run
@@ -25,6 +27,7 @@ import hashlib
 import json
 import os
 import platform
+import random
 import re
 import signal
 import subprocess
@@ -39,11 +42,13 @@ GIB = 1 << 30
 CONTAINER = "bench"
 SMALL_SIZE = 500 * 1024
 REQUEST = 1 << 20
+RANDOM_SIZE, RANDOM_COUNT = 64 << 10, 500
 ROWS = [("seq", "1 seq read (dd bs=1M)"),
         ("quarters", "2 4 threads x quarter"),
         ("small", "3 small files, 1st read"),
         ("small-warm", "4 small files, 2nd read"),
-        ("list", "5 scandir")]
+        ("list", "5 scandir"),
+        ("random", "6 random 64 KiB reads")]
 ROW_LABEL = dict(ROWS)
 DP_MOUNT, RC_OFF, RC_FULL, DP_CP = ("dataport mount", "rclone mount (vfs off)",
                                     "rclone mount (vfs full)", "dataport cp")
@@ -75,11 +80,13 @@ SCHEMA_DOC = {
 def reader_main(argv):
     import resource
     ap = argparse.ArgumentParser(prog="mount_bench.py _reader")
-    ap.add_argument("mode", choices=["ranges", "files", "scandir"])
+    ap.add_argument("mode", choices=["ranges", "files", "scandir", "random"])
     ap.add_argument("path", help="file (ranges), list of files (files) or folder (scandir)")
     ap.add_argument("--parts", type=int, default=1)
     ap.add_argument("--threads", type=int, default=16)
     ap.add_argument("--hash", action="store_true")
+    ap.add_argument("--count", type=int, default=RANDOM_COUNT)
+    ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
 
@@ -136,6 +143,11 @@ def reader_main(argv):
         result["bytes"], result["files"] = sum(n for n, _ in done), len(done)
         if a.hash:
             result["sha256"] = {p: d for p, (_, d) in zip(paths, done)}
+    elif a.mode == "random":
+        digest = random_reads(a.path, a.count, a.seed, a.hash)
+        result["bytes"], result["files"] = a.count * RANDOM_SIZE, 1
+        if a.hash:
+            result["sha256"] = digest
     else:
         names, first = [], None
         with os.scandir(a.path) as it:
@@ -168,6 +180,28 @@ def range_sha256(path, start, end):
             h.update(block)
             left -= len(block)
     return h.hexdigest()
+
+
+def random_reads(path, count, seed, want_hash):
+    """`count` preads of RANDOM_SIZE at offsets drawn from Random(seed); the sha256 of the bytes
+    read, in order (when asked)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        rng = random.Random(seed)
+        buf = bytearray(RANDOM_SIZE)
+        view = memoryview(buf)
+        h = hashlib.sha256() if want_hash else None
+        for _ in range(count):
+            off = rng.randrange(0, size - RANDOM_SIZE + 1)
+            n = os.preadv(fd, [view], off)
+            if n != RANDOM_SIZE:
+                raise EOFError(f"short read at offset {off} of {size}: {n} bytes")
+            if h:
+                h.update(view)
+        return h.hexdigest() if h else None
+    finally:
+        os.close(fd)
 
 
 def list_content(i):
@@ -425,8 +459,8 @@ def slug(text):
 
 
 class Bench:
-    def __init__(self, args, manifest, az):
-        self.args, self.manifest, self.az = args, manifest, az
+    def __init__(self, args, manifest, az, data_root):
+        self.args, self.manifest, self.az, self.data_root = args, manifest, az, data_root
         self.runs, self.failures = [], []
         self.container_url = f"{az.url}/{bc.ACCOUNT}/{CONTAINER}"
         self.sas_url = f"{az.url}/{bc.ACCOUNT}?{bc.account_sas(az)}"
@@ -461,6 +495,8 @@ class Bench:
             nbytes, files = m["big"]["size"], 1
         elif row in ("small", "small-warm"):
             nbytes, files = len(m["small"]) * SMALL_SIZE, len(m["small"])
+        elif row == "random":
+            nbytes, files = RANDOM_COUNT * RANDOM_SIZE, 1
         else:
             nbytes, files = 0, m["list_count"]
         return {"row": row, "contender": contender, "round": rnd, "bytes": nbytes, "files": files,
@@ -591,6 +627,20 @@ class Bench:
                             rec.update(ok=False, error=f"VERIFICATION FAILED: {len(bad)} of "
                                        f"{len(rels)} files differ (e.g. {bad[:3]})")
                 os.remove(listing)
+            elif group == "random":
+                rec = self.base("random", contender, rnd)
+                recs.append(rec)
+                cmd, out = self.reader("random", big, "random", count=RANDOM_COUNT, seed=rnd + 1)
+                self.measure_on_mount(session, rec, cmd, out)
+                if rec["ok"]:
+                    cmd, out = self.reader("random", big, "verify", count=RANDOM_COUNT,
+                                           seed=rnd + 1, hash=True)
+                    got = self.verify(cmd, out)["sha256"]
+                    want = random_reads(os.path.join(self.data_root, "big.bin"), RANDOM_COUNT,
+                                        rnd + 1, True)
+                    if got != want:
+                        rec.update(ok=False, error="VERIFICATION FAILED: the random reads' sha256 "
+                                   f"{got[:16]}... differs from the local file's {want[:16]}...")
             else:  # list
                 rec = self.base("list", contender, rnd)
                 recs.append(rec)
@@ -760,7 +810,7 @@ def main():
                     help="multiplies the big file's size and the small/listing counts")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rows", default=",".join(r for r, _ in ROWS),
-                    help="comma list of seq,quarters,small,small-warm,list (or 1-5)")
+                    help="comma list of seq,quarters,small,small-warm,list,random (or 1-6)")
     ap.add_argument("--contenders", default="all",
                     help="comma list of: dataport-mount, rclone-off, rclone-full, dataport-cp")
     ap.add_argument("--mount-arg", action="append", default=[],
@@ -782,7 +832,7 @@ def main():
     for r in (x.strip() for x in args.rows.split(",") if x.strip()):
         r = by_number.get(r, r)
         if r not in ROW_LABEL:
-            raise SystemExit(f"unknown row {r!r}: use {', '.join(n for n, _ in ROWS)} or 1-5")
+            raise SystemExit(f"unknown row {r!r}: use {', '.join(n for n, _ in ROWS)} or 1-6")
         rows.append(r)
     rows = [r for r, _ in ROWS if r in rows]
     contenders = CONTENDERS if args.contenders == "all" else [
@@ -832,9 +882,10 @@ def main():
               f"{manifest['list_count']} listing blobs (8 threads) ...", flush=True)
         seed(az, data_root, manifest)
         time.sleep(args.settle)
-        bench = Bench(args, manifest, az)
+        bench = Bench(args, manifest, az, data_root)
         groups = [("seq", ["seq"]), ("quarters", ["quarters"]),
-                  ("small", [r for r in rows if r in ("small", "small-warm")]), ("list", ["list"])]
+                  ("small", [r for r in rows if r in ("small", "small-warm")]), ("list", ["list"]),
+                  ("random", ["random"])]
         for group, group_rows in groups:
             group_rows = [r for r in group_rows if r in rows]
             if not group_rows:
