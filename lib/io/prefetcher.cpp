@@ -5,9 +5,11 @@
 // continues that stream; any other read starts a new stream, replacing the least recently used.
 // Several streams per file let several threads read different parts of one file without
 // resetting each other, and the tolerance absorbs the kernel's readahead reordering. A file read
-// at random (random(): at least half of its last 8 reads started new streams) gets a strict
+// at random (random(): at least half of its last 8 reads after the first started new streams)
+// gets a strict
 // tolerance instead (the block of the stream's last read or the next one), so that a random read
-// that happens to land near an earlier one does not ramp a window of blocks nobody reads.
+// that happens to land near an earlier one does not ramp a window of blocks nobody reads; its
+// streams open a window only at their third read.
 //
 // A stream's window ramps up: no prefetch after a single read (a random reader pays only for the
 // block it asked for), then 2, 4, 8 ... blocks up to DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT. The
@@ -86,16 +88,22 @@ bool prefetch_planner::on_read(std::uint64_t first, std::uint64_t last,
 }
 
 void prefetch_planner::remember(bool fresh) {
+  if (!started_) {  // a file's first read always starts a stream: it tells nothing
+    started_ = true;
+    return;
+  }
   fresh_ = static_cast<std::uint8_t>((fresh_ << 1) | (fresh ? 1 : 0));
   reads_ = std::min(reads_ + 1, 8u);
 }
 
 bool prefetch_planner::random() const {
-  return reads_ >= 2 && 2 * static_cast<unsigned>(std::popcount(fresh_)) >= reads_;
+  return reads_ >= 1 && 2 * static_cast<unsigned>(std::popcount(fresh_)) >= reads_;
 }
 
 unsigned prefetch_planner::window_of(const stream& s) const {
-  if (s.run < 2) return 0;
+  // At random, two reads in a row in one place are common (a record and its neighbour, or the
+  // kernel's readahead after a read through FUSE): the window opens one read later.
+  if (s.run < (random() ? 3u : 2u)) return 0;
   const unsigned ramp = s.run >= 17 ? 1u << 16 : 1u << (s.run - 1);
   return std::min(window_, ramp);
 }
@@ -176,6 +184,7 @@ void prefetch_planner::reset() {
   streams_.clear();
   fresh_ = 0;
   reads_ = 0;
+  started_ = false;
 }
 
 }  // namespace dataport::io_detail

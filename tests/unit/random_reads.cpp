@@ -93,6 +93,17 @@ TEST_CASE("a random reader that lands near its earlier reads now and then still 
   CHECK(h.counters->get(counter::random_part_fetches) == reads);
   CHECK(h.counters->get(counter::prefetch_issued_bytes) == 0);
   CHECK(h.store->bytes_served() <= block + reads * 8192);
+  // A read and the next one in the same block (a record and its neighbour; through FUSE, the
+  // kernel's readahead after a read) continue one stream: the block is then loaded whole, but no
+  // window opens (it opened at the second read of a stream before, also at random).
+  const auto served = h.store->bytes_served();
+  const auto more = scattered_offsets(30, 8192);
+  for (std::size_t k = 20; k < more.size(); ++k) {
+    REQUIRE(read_matches(*file, source, more[k], 4096));
+    REQUIRE(read_matches(*file, source, more[k] + 4096, 4096));
+  }
+  CHECK(h.counters->get(counter::prefetch_issued_bytes) == 0);
+  CHECK(h.store->bytes_served() - served <= 10 * (block + 8192));
 }
 
 TEST_CASE("a block a random reader comes back to is loaded whole and then cached") {
@@ -133,6 +144,15 @@ TEST_CASE("a random read across a block boundary gets a part of each block") {
   // The last block, shorter than the others, up to its very end.
   REQUIRE(read_matches(*file, source, source.size() - 777, 777));
   CHECK(h.counters->get(counter::random_part_fetches) == 3);
+  // Without the copy (the mount's path): the views point into the parts at the right places.
+  const std::uint64_t at = 700 * block - 5000;
+  const auto views = file->view_blocking(at, 9000);
+  REQUIRE(views.size() == 2);
+  std::vector<std::byte> joined;
+  for (const auto& v : views) joined.insert(joined.end(), v.bytes().begin(), v.bytes().end());
+  REQUIRE(joined.size() == 9000);
+  CHECK(std::equal(joined.begin(), joined.end(), source.begin() + static_cast<std::ptrdiff_t>(at)));
+  CHECK(h.counters->get(counter::random_part_fetches) == 5);
 }
 
 TEST_CASE("sequential readers and the setting's off switch get whole blocks") {

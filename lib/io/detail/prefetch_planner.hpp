@@ -42,10 +42,11 @@ class prefetch_planner {
   std::uint64_t next_origin_after(std::uint64_t block) const;
   /// Current prefetch window (blocks) of the most recent stream; 0 for a random reader.
   unsigned current_window() const;
-  /// Whether the file is read at random: at least half of its last (up to 8) reads, and at least
-  /// two reads, continued no stream. Then a read continues a stream only when it starts in the
-  /// block of that stream's last read or in the next one (a random reader lands within the usual
-  /// seek tolerance of one of its 8 streams now and then, and each such read ramped a window).
+  /// Whether the file is read at random: at least half of its last (up to 8) reads after the
+  /// first (which always starts a stream) continued no stream. Then a read continues a stream only
+  /// when it starts in the block of that stream's last read or in the next one (a random reader
+  /// lands within the usual seek tolerance of one of its 8 streams now and then, and each such read
+  /// ramped a window).
   bool random() const;
   /// Forgets every stream (close, or a reset after an error).
   void reset();
@@ -73,7 +74,8 @@ class prefetch_planner {
   unsigned run_blocks_;
   std::uint64_t tick_ = 0;
   std::uint8_t fresh_ = 0;  // bit i: the i-th last read continued no stream
-  unsigned reads_ = 0;      // reads so far, counted up to 8
+  unsigned reads_ = 0;      // reads after the first, counted up to 8
+  bool started_ = false;    // the first read was seen
   std::vector<stream> streams_;
 };
 
