@@ -343,6 +343,7 @@ class MountSession:
         self.cache = os.path.join(w, "cache", tag)
         self.log = os.path.join(w, "logs", tag + ".log")
         self.pid, self.proc, self.mount_s, self.cmd = None, None, None, []
+        self.fuse_dev, self.hung = None, False  # the FUSE connection; a read on it timed out
 
     def start(self):
         a = self.b.args
@@ -385,6 +386,22 @@ class MountSession:
                 raise RuntimeError(f"{self.contender}: the mount did not answer within 60 s")
             time.sleep(0.02)
         self.mount_s = time.perf_counter() - t0
+        self.fuse_dev = os.stat(self.mnt).st_dev  # now, while the daemon answers
+
+    def abort(self):
+        """Aborts the FUSE connection (fusectl): every request on it fails at once, so readers
+        stuck in the kernel waiting for a hung daemon can die, and the mount can be detached
+        without a stat of it (which would hang too). Returns a description."""
+        self.hung = True
+        if self.fuse_dev is None:
+            return "no FUSE connection recorded"
+        path = f"/sys/fs/fuse/connections/{os.minor(self.fuse_dev)}/abort"
+        try:
+            with open(path, "w") as f:
+                f.write("1")
+            return f"aborted the FUSE connection ({path})"
+        except OSError as e:
+            return f"could not abort the FUSE connection ({path}): {e}"
 
     def cpu(self):
         return bc.tree_cpu_seconds(self.pid)
@@ -406,7 +423,9 @@ class MountSession:
         problem = None
         if self in ACTIVE:
             ACTIVE.remove(self)
-        if os.path.ismount(self.mnt):
+        if self.hung:  # a stat of the mountpoint could hang: detach it without asking
+            lazy_unmount(self.mnt)
+        elif os.path.ismount(self.mnt):
             if self.contender == DP_MOUNT:
                 try:
                     p = subprocess.run([self.b.args.dataport, "unmount", self.mnt],
@@ -531,6 +550,8 @@ class Bench:
             res = bc.run_child(cmd, env=self.env, timeout=self.args.timeout, logdir=self.tmp)
         except bc.ChildFailed as e:
             rec["error"] = str(e)
+            if e.code == "timeout":  # the reader may be stuck in the kernel on a hung daemon
+                rec["error"] += "\n" + session.abort()
             if not session.alive():
                 rec["error"] += f"\n{session.contender} daemon is gone (crashed?)"
             return None
