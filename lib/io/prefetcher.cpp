@@ -6,10 +6,9 @@
 // Several streams per file let several threads read different parts of one file without
 // resetting each other, and the tolerance absorbs the kernel's readahead reordering. A file read
 // at random (random(): at least half of its last 8 reads after the first started new streams)
-// gets a strict
-// tolerance instead (the block of the stream's last read or the next one), so that a random read
-// that happens to land near an earlier one does not ramp a window of blocks nobody reads; its
-// streams open a window only at their third read.
+// gets a strict tolerance instead (the block of the stream's last read or the next one), so that
+// a random read that happens to land near an earlier one does not ramp a window of blocks nobody
+// reads; its streams open a window only at their third read.
 //
 // A stream's window ramps up: no prefetch after a single read (a random reader pays only for the
 // block it asked for), then 2, 4, 8 ... blocks up to DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT. The
