@@ -16,12 +16,9 @@
 
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
 
-#include "dataport/context.hpp"
 #include "dataport/error.hpp"
-#include "dataport/location.hpp"
 #include "dataport/log.hpp"
 
 namespace dataport {
@@ -101,42 +98,24 @@ void readable_file::core::throw_shorter() const {
                                          path, info.size));
 }
 
-asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index) {
-  if (auto hit = co_await cached_block(index)) co_return hit;
-  const std::uint64_t length = block_length(index);
-  auto buffer = svc.make_block(static_cast<std::size_t>(length));
+asio::awaitable<void> readable_file::core::fetch_into(std::uint64_t offset,
+                                                      std::span<std::byte> into) {
   std::size_t got = 0;
-  while (got < length) {
-    const auto result = co_await store->read_range(path, index * block_size + got,
-                                                   std::span(*buffer).subspan(got), info.etag);
-    if (result.bytes == 0) break;
+  while (got < into.size()) {
+    const auto result =
+        co_await store->read_range(path, offset + got, into.subspan(got), info.etag);
+    if (result.bytes == 0) throw_shorter();
     got += result.bytes;
   }
-  if (got < length) {
-    throw_shorter();
-  }
+}
+
+asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index) {
+  if (auto hit = co_await cached_block(index)) co_return hit;
+  auto buffer = svc.make_block(static_cast<std::size_t>(block_length(index)));
+  co_await fetch_into(index * block_size, *buffer);
   block_data data = std::move(buffer);
   offer(index, data);
   co_return data;
-}
-
-asio::awaitable<block_data> readable_file::core::load_part(std::shared_ptr<slot> s,
-                                                           std::uint64_t index) {
-  if (auto hit = co_await cached_block(index)) {
-    s->base = 0;  // read by views() only after finish() has published the slot
-    co_return hit;
-  }
-  auto buffer = svc.make_block(static_cast<std::size_t>(s->part));
-  std::size_t got = 0;
-  while (got < s->part) {
-    const auto result = co_await store->read_range(path, index * block_size + s->base + got,
-                                                   std::span(*buffer).subspan(got), info.etag);
-    if (result.bytes == 0) break;
-    got += result.bytes;
-  }
-  if (got < s->part) throw_shorter();
-  svc.counters->add(counter::random_part_fetches);
-  co_return block_data(std::move(buffer));
 }
 
 void readable_file::core::start(std::shared_ptr<slot> s, std::uint64_t index) {
@@ -371,29 +350,6 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
   return needed;
 }
 
-bool readable_file::core::plan_part(std::uint64_t index, std::uint64_t offset, std::size_t total,
-                                    start_list& to_start,
-                                    std::vector<std::shared_ptr<slot>>& needed) {
-  constexpr std::uint64_t page = 4096;
-  constexpr std::size_t remembered = 1 << 16;  // blocks; then forget them all and start over
-  const std::uint64_t block_start = index * block_size;
-  const std::uint64_t length = block_length(index);
-  const std::uint64_t from = (std::max(offset, block_start) - block_start) / page * page;
-  const std::uint64_t until = std::min(
-      length,
-      (std::min<std::uint64_t>(offset + total, block_start + length) - block_start + page - 1) /
-          page * page);
-  if (until - from >= length) return false;  // the read wants the whole block anyway
-  if (parted.size() >= remembered) parted.clear();
-  if (!parted.insert(index).second) return false;  // touched before: load and cache it whole
-  auto s = make_slot(false);
-  s->base = from;
-  s->part = until - from;
-  to_start.emplace_back(s, index);
-  needed.push_back(std::move(s));
-  return true;
-}
-
 void readable_file::core::extend_demand(const std::shared_ptr<slot>& head, std::uint64_t index,
                                         start_list& to_start) {
   // A sequential reader that outran its prefetch (the per-file request limit was spent on other
@@ -523,84 +479,6 @@ void readable_file::core::close() {
   closed = true;
   planner.reset();
   retire();
-}
-
-// ---- readable_file
-// -------------------------------------------------------------------------------
-
-readable_file::readable_file(std::shared_ptr<core> state) : core_(std::move(state)) {}
-
-readable_file::~readable_file() {
-  core_->close();
-}
-
-asio::awaitable<std::size_t> readable_file::read_at(std::uint64_t offset,
-                                                    std::span<std::byte> into) {
-  co_return co_await core_->read(offset, into);
-}
-
-std::size_t readable_file::read_at_blocking(std::uint64_t offset, std::span<std::byte> into) {
-  if (core_->whole) {  // a local pread: no hop through the I/O threads
-    const std::size_t n = core_->whole->read_at(offset, into);
-    core_->svc.counters->add(counter::reader_bytes_returned, n);
-    return n;
-  }
-  if (core_->svc.io.get_executor().running_in_this_thread()) {
-    throw_error(errc::internal,
-                "read_at_blocking() was called from an I/O thread; co_await read_at()");
-  }
-  return core_->read_blocking(offset, into);
-}
-
-std::vector<block_view> readable_file::view_blocking(std::uint64_t offset, std::size_t length) {
-  if (core_->whole) {
-    throw_error(errc::internal,
-                "view_blocking() is not available in whole-file mode; use "
-                "read_at_blocking()");
-  }
-  if (core_->svc.io.get_executor().running_in_this_thread()) {
-    throw_error(errc::internal,
-                "view_blocking() was called from an I/O thread; co_await read_at()");
-  }
-  std::size_t total = 0;
-  const auto needed = core_->prepare(offset, length, total);
-  if (total == 0) return {};
-  core_->wait_blocking(needed);
-  return core_->views(offset, total, needed);
-}
-
-std::uint64_t readable_file::size() const noexcept {
-  return core_->info.size;
-}
-const std::string& readable_file::etag() const noexcept {
-  return core_->info.etag;
-}
-const object_info& readable_file::info() const noexcept {
-  return core_->info;
-}
-bool readable_file::is_whole_file() const noexcept {
-  return core_->whole != nullptr;
-}
-void readable_file::close() {
-  core_->close();
-}
-
-std::shared_ptr<readable_file> readable_file::open_blocking(
-    std::shared_ptr<reader_services> services, std::shared_ptr<object_store> store,
-    std::string path, std::optional<object_info> known) {
-  auto& io = services->io();
-  if (io.get_executor().running_in_this_thread()) {
-    throw_error(errc::internal, "open_blocking() was called from an I/O thread; co_await open()");
-  }
-  return asio::co_spawn(
-             io, open(std::move(services), std::move(store), std::move(path), std::move(known)),
-             asio::use_future)
-      .get();
-}
-
-std::shared_ptr<readable_file> readable_file::open_blocking(
-    context& ctx, std::shared_ptr<reader_services> services, const location& where) {
-  return open_blocking(std::move(services), ctx.open_store(where), store_path(where));
 }
 
 }  // namespace dataport

@@ -46,9 +46,12 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   boost::asio::awaitable<block_data> cached_block(std::uint64_t index);
   /// Offers a block fetched from storage to the RAM and disk tiers.
   void offer(std::uint64_t index, const block_data& data);
+  /// Fills `into` from the object's bytes at `offset` with ranged GETs (If-Match the pinned ETag),
+  /// however many the transport needs; throws errc::changed if the object ends first.
+  boost::asio::awaitable<void> fetch_into(std::uint64_t offset, std::span<std::byte> into);
   boost::asio::awaitable<block_data> load_block(std::uint64_t index);
   /// Loads a part slot: the whole block from a tier when it is there (base becomes 0), else one
-  /// ranged GET of the part's bytes.
+  /// ranged GET of the part's bytes (lib/io/random_parts.cpp).
   boost::asio::awaitable<block_data> load_part(std::shared_ptr<slot> s, std::uint64_t index);
   /// Throws errc::changed: the object ended before a block it had when it was opened.
   [[noreturn]] void throw_shorter() const;
