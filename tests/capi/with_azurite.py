@@ -11,12 +11,15 @@ binding (so DATAPORT_LIBRARY must name libdataport_c.so) and exports where it is
   DP_CAPI_BLOB_SIZE    its size
   DP_CAPI_BLOB_SHA256  its SHA-256 (hex); DP_CAPI_BLOB_FNV1A its 64-bit FNV-1a (hex)
   DP_CAPI_CONTAINER    the container's URL
-then replaces itself with COMMAND.
+then runs COMMAND with a fresh DATAPORT_CACHE_DIR, removes that folder and exits with COMMAND's
+status.
 """
 import hashlib
 import json
 import os
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -33,7 +36,8 @@ os.environ["AZURE_STORAGE_CONNECTION_STRING"] = (
     f"BlobEndpoint={blob_url}/devstoreaccount1;")
 os.environ.setdefault("DATAPORT_RETRY_BASE_DELAY_MS", "10")
 os.environ.setdefault("DATAPORT_RETRY_MAX_DELAY_MS", "50")
-os.environ["DATAPORT_CACHE_DIR"] = tempfile.mkdtemp(prefix="dataport-capi-cache-")
+cache_dir = tempfile.mkdtemp(prefix="dataport-capi-cache-")
+os.environ["DATAPORT_CACHE_DIR"] = cache_dir
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "examples", "python"))
@@ -66,4 +70,8 @@ for byte in data:
     fnv = ((fnv ^ byte) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
 os.environ["DP_CAPI_BLOB_FNV1A"] = f"{fnv:016x}"
 sys.stdout.flush()
-os.execvp(sys.argv[1], sys.argv[1:])
+try:
+    code = subprocess.run(sys.argv[1:]).returncode
+finally:
+    shutil.rmtree(cache_dir, ignore_errors=True)
+sys.exit(code if code >= 0 else 128 - code)

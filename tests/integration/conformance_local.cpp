@@ -14,6 +14,10 @@ conformance::target make_local_target() {
   std::string pattern = (std::filesystem::temp_directory_path() / "dataport-conf-XXXXXX").string();
   REQUIRE(::mkdtemp(pattern.data()) != nullptr);
   conformance::target t;
+  t.cleanup = std::shared_ptr<void>(nullptr, [root = pattern](void*) {
+    std::error_code ignored;
+    std::filesystem::remove_all(root, ignored);
+  });
   t.name = "local";
   t.store = make_local_store(pattern);
   t.seed = conformance::seed_through(t.io, t.store, t.root);

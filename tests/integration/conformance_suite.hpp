@@ -60,6 +60,8 @@ inline auto seed_through(std::shared_ptr<boost::asio::io_context> io,
 }
 
 struct target {
+  /// Released last (declared first): removes what the target made on disk, if anything.
+  std::shared_ptr<void> cleanup;
   std::shared_ptr<boost::asio::io_context> io = std::make_shared<boost::asio::io_context>();
   std::shared_ptr<object_store> store;
   /// Folder (relative to the store root) holding this run's objects; "" = the root.
