@@ -5,9 +5,14 @@
 // hits blocks of an older version. A miss is an empty pointer, never an error.
 //
 // The RAM tier (memory_block_cache) is an LRU bounded in bytes (DATASET_MOUNT_MEMORY_CACHE_SIZE;
-// capacity 0 keeps nothing). Blocks are immutable and shared (block_data), so a hit costs no copy
-// and a block evicted while a reader still uses it stays alive until that reader is done.
-// The disk tier is dataport/disk_cache.hpp.
+// capacity 0 keeps nothing), resistant to scans: blocks a sequential stream fetched ahead of its
+// reader (admission::streamed) wait in a probation segment of at most 1/8 of the capacity, and
+// only a hit moves one to the main segment. A 100 GB file streamed once therefore cycles through
+// 16 MB of the default 128 MB instead of flushing every block other readers reuse (a random
+// reader's index, the blocks of small files), and a streaming process keeps reusing the same
+// few buffers instead of touching 128 MB of fresh memory. Blocks are immutable and shared
+// (block_data), so a hit costs no copy and a block evicted while a reader still uses it stays alive
+// until that reader is done. The disk tier is dataport/disk_cache.hpp.
 //
 // Thread-safety: memory_block_cache is safe to call from any thread (one mutex, O(1) work).
 #pragma once
@@ -45,18 +50,30 @@ struct block_key {
 /// has it and a table otherwise; both give the same result (crc32c("123456789") == 0xE3069283).
 std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc = 0) noexcept;
 
-/// The RAM tier: LRU of blocks, bounded by the sum of their sizes in bytes.
+/// How a block enters the RAM tier.
+enum class admission {
+  reused,    ///< main segment: a block read on demand (small files, random readers, first blocks)
+  streamed,  ///< probation segment: a block prefetched for a sequential stream
+};
+
+/// The RAM tier: LRU of blocks, bounded by the sum of their sizes in bytes, with a probation
+/// segment for streamed blocks (see the file comment).
 class memory_block_cache {
  public:
+  /// The probation segment's share of the capacity: capacity / probation_divisor bytes.
+  static constexpr std::uint64_t probation_divisor = 8;
+
   /// `capacity` in bytes (0: every put is dropped). `counters` may be null; when set, get() counts
   /// cache_hits_memory / cache_misses_memory and evictions.
   explicit memory_block_cache(std::uint64_t capacity, std::shared_ptr<metrics> counters = {});
 
-  /// The block, or null on a miss. A hit becomes the most recently used.
+  /// The block, or null on a miss. A hit becomes the most recently used of the main segment
+  /// (a streamed block that is read again is promoted).
   block_data get(const block_key& key);
-  /// Inserts (or refreshes) a block, evicting least recently used blocks to stay within capacity.
-  /// A block larger than the capacity is not kept.
-  void put(const block_key& key, block_data data);
+  /// Inserts (or refreshes) a block. Makes room by evicting least recently used blocks,
+  /// probation ones first; a streamed block also evicts older streamed blocks beyond the
+  /// probation share. A block larger than the capacity is not kept.
+  void put(const block_key& key, block_data data, admission how = admission::reused);
   void erase(const block_key& key);
   /// Changes the capacity, evicting as needed.
   void set_capacity(std::uint64_t capacity);
@@ -64,20 +81,28 @@ class memory_block_cache {
 
   std::uint64_t capacity() const;
   std::uint64_t size_bytes() const;
+  /// Bytes in the probation segment (streamed blocks not read again yet).
+  std::uint64_t probation_bytes() const;
   std::size_t entry_count() const;
 
  private:
   struct entry {
     std::string key;
     block_data data;
+    bool probation = false;
   };
-  void evict_to(std::uint64_t limit);  // requires mutex_
+  using entries = std::list<entry>;    // front = most recently used
+  void evict_to(std::uint64_t limit);  // requires mutex_; total bytes, probation first
+  void evict_last(entries& from);      // requires mutex_
+  void remove(std::unordered_map<std::string, entries::iterator>::iterator it);  // mutex_
 
   mutable std::mutex mutex_;
   std::uint64_t capacity_;
   std::uint64_t used_ = 0;
-  std::list<entry> lru_;  // front = most recently used
-  std::unordered_map<std::string, std::list<entry>::iterator> index_;
+  std::uint64_t probation_used_ = 0;
+  entries main_;
+  entries probation_;
+  std::unordered_map<std::string, entries::iterator> index_;
   std::shared_ptr<metrics> counters_;
 };
 

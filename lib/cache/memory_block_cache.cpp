@@ -1,4 +1,5 @@
-// The RAM tier: a byte-bounded LRU of immutable shared blocks (see dataport/block_cache.hpp).
+// The RAM tier: a byte-bounded, scan-resistant LRU of immutable shared blocks (see
+// dataport/block_cache.hpp): two lists, main and probation, one index.
 #include "dataport/block_cache.hpp"
 
 #include <fmt/format.h>
@@ -22,34 +23,56 @@ block_data memory_block_cache::get(const block_key& key) {
     if (counters_) counters_->add(counter::cache_misses_memory);
     return {};
   }
-  lru_.splice(lru_.begin(), lru_, it->second);
+  auto& e = *it->second;
+  if (e.probation) {  // read again: it is reused, not just streamed past
+    e.probation = false;
+    probation_used_ -= e.data->size();
+    main_.splice(main_.begin(), probation_, it->second);
+  } else {
+    main_.splice(main_.begin(), main_, it->second);
+  }
   if (counters_) counters_->add(counter::cache_hits_memory);
-  return it->second->data;
+  return e.data;
 }
 
-void memory_block_cache::put(const block_key& key, block_data data) {
+void memory_block_cache::put(const block_key& key, block_data data, admission how) {
   if (!data) return;
   std::string k = key.to_string();
   std::lock_guard lock(mutex_);
+  bool reused = how == admission::reused;
   if (auto it = index_.find(k); it != index_.end()) {
-    used_ -= it->second->data->size();
-    lru_.erase(it->second);
-    index_.erase(it);
+    reused = reused || !it->second->probation;  // a refresh never demotes
+    remove(it);
   }
-  if (data->size() > capacity_) return;
-  evict_to(capacity_ - data->size());
-  used_ += data->size();
-  lru_.push_front(entry{k, std::move(data)});
-  index_.emplace(std::move(k), lru_.begin());
+  const std::uint64_t size = data->size();
+  if (size > capacity_) return;
+  if (!reused) {
+    const std::uint64_t share = capacity_ / probation_divisor;  // one block stays if larger
+    while (probation_used_ + size > share && !probation_.empty()) evict_last(probation_);
+  }
+  evict_to(capacity_ - size);
+  used_ += size;
+  auto& segment = reused ? main_ : probation_;
+  segment.push_front(entry{k, std::move(data), !reused});
+  if (!reused) probation_used_ += size;
+  index_.emplace(std::move(k), segment.begin());
 }
 
 void memory_block_cache::erase(const block_key& key) {
   std::lock_guard lock(mutex_);
-  if (auto it = index_.find(key.to_string()); it != index_.end()) {
-    used_ -= it->second->data->size();
-    lru_.erase(it->second);
-    index_.erase(it);
+  if (auto it = index_.find(key.to_string()); it != index_.end()) remove(it);
+}
+
+void memory_block_cache::remove(std::unordered_map<std::string, entries::iterator>::iterator it) {
+  const auto e = it->second;
+  used_ -= e->data->size();
+  if (e->probation) {
+    probation_used_ -= e->data->size();
+    probation_.erase(e);
+  } else {
+    main_.erase(e);
   }
+  index_.erase(it);
 }
 
 void memory_block_cache::set_capacity(std::uint64_t capacity) {
@@ -60,9 +83,11 @@ void memory_block_cache::set_capacity(std::uint64_t capacity) {
 
 void memory_block_cache::clear() {
   std::lock_guard lock(mutex_);
-  lru_.clear();
+  main_.clear();
+  probation_.clear();
   index_.clear();
   used_ = 0;
+  probation_used_ = 0;
 }
 
 std::uint64_t memory_block_cache::capacity() const {
@@ -73,19 +98,24 @@ std::uint64_t memory_block_cache::size_bytes() const {
   std::lock_guard lock(mutex_);
   return used_;
 }
+std::uint64_t memory_block_cache::probation_bytes() const {
+  std::lock_guard lock(mutex_);
+  return probation_used_;
+}
 std::size_t memory_block_cache::entry_count() const {
   std::lock_guard lock(mutex_);
   return index_.size();
 }
 
 void memory_block_cache::evict_to(std::uint64_t limit) {
-  while (used_ > limit && !lru_.empty()) {
-    auto& victim = lru_.back();
-    used_ -= victim.data->size();
-    index_.erase(victim.key);
-    lru_.pop_back();
-    if (counters_) counters_->add(counter::evictions);
+  while (used_ > limit && !(main_.empty() && probation_.empty())) {
+    evict_last(probation_.empty() ? main_ : probation_);
   }
+}
+
+void memory_block_cache::evict_last(entries& from) {
+  remove(index_.find(from.back().key));
+  if (counters_) counters_->add(counter::evictions);
 }
 
 }  // namespace dataport

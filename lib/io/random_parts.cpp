@@ -41,7 +41,7 @@ bool readable_file::core::plan_part(std::uint64_t index, std::uint64_t offset, s
 
 asio::awaitable<block_data> readable_file::core::load_part(std::shared_ptr<slot> s,
                                                            std::uint64_t index) {
-  if (auto hit = co_await cached_block(index)) {
+  if (auto hit = co_await cached_block(index, admission::reused)) {
     s->base = 0;  // read by views() only after finish() has published the slot
     co_return hit;
   }

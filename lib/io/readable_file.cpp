@@ -69,7 +69,7 @@ void readable_file::core::add_leased_prefetch(std::uint64_t index, start_list& o
   out.emplace_back(std::move(s), index);
 }
 
-asio::awaitable<block_data> readable_file::core::cached_block(std::uint64_t index) {
+asio::awaitable<block_data> readable_file::core::cached_block(std::uint64_t index, admission how) {
   const block_key key{object_id, info.etag, index};
   if (svc.memory) {
     if (auto hit = svc.memory->get(key)) co_return hit;
@@ -79,16 +79,16 @@ asio::awaitable<block_data> readable_file::core::cached_block(std::uint64_t inde
     auto lookup = [disk, key] { return disk->get_block(key); };
     auto hit = co_await svc.on_disk(std::move(lookup));
     if (hit) {
-      if (svc.memory) svc.memory->put(key, hit);
+      if (svc.memory) svc.memory->put(key, hit, how);
       co_return hit;
     }
   }
   co_return block_data{};
 }
 
-void readable_file::core::offer(std::uint64_t index, const block_data& data) {
+void readable_file::core::offer(std::uint64_t index, const block_data& data, admission how) {
   const block_key key{object_id, info.etag, index};
-  if (svc.memory) svc.memory->put(key, data);
+  if (svc.memory) svc.memory->put(key, data, how);
   if (svc.disk && svc.config.block_file_cache_enabled) svc.disk->put_block_async(key, data);
 }
 
@@ -110,11 +110,11 @@ asio::awaitable<void> readable_file::core::fetch_into(std::uint64_t offset,
 }
 
 asio::awaitable<block_data> readable_file::core::load_block(std::uint64_t index) {
-  if (auto hit = co_await cached_block(index)) co_return hit;
+  if (auto hit = co_await cached_block(index, admission::reused)) co_return hit;
   auto buffer = svc.make_block(static_cast<std::size_t>(block_length(index)));
   co_await fetch_into(index * block_size, *buffer);
   block_data data = std::move(buffer);
-  offer(index, data);
+  offer(index, data, admission::reused);
   co_return data;
 }
 
@@ -165,7 +165,7 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
   std::size_t next = 0;  // the first block of the run not finished yet
   try {
     for (; next < run.size(); ++next) {
-      block_data hit = co_await cached_block(run[next].second);
+      block_data hit = co_await cached_block(run[next].second, admission::streamed);
       if (!hit) break;
       finish(run[next].first, std::move(hit), nullptr);
     }
@@ -196,7 +196,7 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
         if (filled == filling->size()) {  // a whole block: readers may use it now
           block_data data = std::move(filling);
           filling.reset();
-          offer(run[next].second, data);
+          offer(run[next].second, data, admission::streamed);
           finish(run[next].first, std::move(data), nullptr);
           ++next;
         }

@@ -42,10 +42,11 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
 
   std::uint64_t block_length(std::uint64_t index) const;
   std::shared_ptr<slot> make_slot(bool prefetch);
-  /// The block from the RAM or disk tier, or null.
-  boost::asio::awaitable<block_data> cached_block(std::uint64_t index);
-  /// Offers a block fetched from storage to the RAM and disk tiers.
-  void offer(std::uint64_t index, const block_data& data);
+  /// The block from the RAM or disk tier, or null. A disk hit enters the RAM tier as `how`.
+  boost::asio::awaitable<block_data> cached_block(std::uint64_t index, admission how);
+  /// Offers a block fetched from storage to the RAM tier (as `how`: prefetched blocks are
+  /// streamed, demand blocks reused) and the disk tier.
+  void offer(std::uint64_t index, const block_data& data, admission how);
   /// Fills `into` from the object's bytes at `offset` with ranged GETs (If-Match the pinned ETag),
   /// however many the transport needs; throws errc::changed if the object ends first.
   boost::asio::awaitable<void> fetch_into(std::uint64_t offset, std::span<std::byte> into);
