@@ -2,6 +2,7 @@
 run a command while measuring wall time, time to first output line, CPU seconds and peak RSS.
 
 Benchmark tooling only (stdlib Python); the product code under test is the dataport binary."""
+import atexit
 import base64
 import datetime
 import hashlib
@@ -409,6 +410,40 @@ def verify_tree(root, expected, threads=2):
 
 def remove_tree(path):
     shutil.rmtree(path, ignore_errors=True)
+
+
+_DISCARDED = []
+
+
+def discard_tree(path):
+    """Moves `path` aside (a rename, next to it) and deletes it when the benchmark exits.
+
+    Deleting between runs penalises the next run on this VM: its ext4 has no journal, and without
+    one the kernel's inode allocator skips every inode freed in the last 30-60 s, looking each up
+    in the buffer cache (ext4 recently_deleted()). Thousands of cache files removed before a run
+    made each file the next contender created cost a scan past all of them: 27 % of the dataport
+    mount daemon's CPU in the small-files row went there (perf, stop 12). Real training nodes
+    start with an empty cache disk, and ext4 with a journal (the default) skips no inodes."""
+    if not os.path.lexists(path):
+        return
+    parent = os.path.join(os.path.dirname(os.path.abspath(path)), ".discarded")
+    os.makedirs(parent, exist_ok=True)
+    aside = os.path.join(parent, f"{os.path.basename(path)}-{os.getpid()}-{len(_DISCARDED)}")
+    os.rename(path, aside)
+    if not _DISCARDED:
+        atexit.register(remove_discarded)
+    _DISCARDED.append(aside)
+
+
+def remove_discarded():
+    """Deletes what discard_tree() moved aside (also registered to run at exit)."""
+    while _DISCARDED:
+        aside = _DISCARDED.pop()
+        shutil.rmtree(aside, ignore_errors=True)
+        try:
+            os.rmdir(os.path.dirname(aside))
+        except OSError:
+            pass
 
 
 def summarize(values):

@@ -347,7 +347,7 @@ class MountSession:
 
     def start(self):
         a = self.b.args
-        bc.remove_tree(self.cache)
+        bc.discard_tree(self.cache)
         for path in (self.log, self.log + ".out"):
             if os.path.exists(path):
                 os.remove(path)
@@ -462,7 +462,7 @@ class MountSession:
                     self.proc.wait(5)
                 except subprocess.TimeoutExpired:
                     pass
-        bc.remove_tree(self.cache)
+        bc.discard_tree(self.cache)
         try:
             os.rmdir(self.mnt)
         except OSError:
@@ -722,7 +722,7 @@ class Bench:
         a, m = self.args, self.manifest
         rec = self.base(group, DP_CP, rnd)
         dest = os.path.join(a.workdir, "dl", f"{group}-r{rnd + 1}")
-        bc.remove_tree(dest)
+        bc.discard_tree(dest)
         os.makedirs(dest)
         if group == "small":
             cmd = [a.dataport, "cp", f"{self.container_url}/small/", dest + "/", "-R"]
@@ -750,7 +750,7 @@ class Bench:
                 rec["rate"] = rec["mb_s"] = rec["bytes"] / 1e6 / rec["wall_s"]
         except bc.ChildFailed as e:
             rec["error"] = str(e)
-        bc.remove_tree(dest)
+        bc.discard_tree(dest)
         self.record(rec)
 
 

@@ -28,8 +28,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_common import (ACCOUNT, Azurite, BlobClient, account_sas, connection_string,  # noqa: E402
-                          dump_json, print_table, run_measured, summarize)
+from bench_common import (ACCOUNT, Azurite, BlobClient, account_sas,  # noqa: E402
+                          connection_string, discard_tree, dump_json, print_table, run_measured,
+                          summarize)
 
 NO_TIERS = {"DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED": "false", "DATASET_MOUNT_MEMORY_CACHE_SIZE": "0"}
 
@@ -106,7 +107,7 @@ def main():
             for name, nbytes, build_cmd in rows:
                 if not name.endswith("pass2"):
                     if cache:
-                        shutil.rmtree(cache, ignore_errors=True)
+                        discard_tree(cache)
                     cache = tempfile.mkdtemp(dir=work)
                 cmd, run_env = build_cmd(cache)
                 az_before = az.cpu_seconds()
@@ -123,7 +124,7 @@ def main():
                 runs.append(rec)
                 print(f"round {rnd} {name:22s} {rec['mb_s']:8.1f} MB/s  cpu {rec['cpu_s']:.2f} s  "
                       f"rss {rec['rss_mib']:.0f} MiB  azurite {rec['server_cpu_s']:.2f} s", flush=True)
-            shutil.rmtree(cache, ignore_errors=True)
+            discard_tree(cache)
 
         cp_median = summarize([r["mb_s"] for r in runs if r["row"] == "dataport cp"])[0]
         table, summary = [], []
