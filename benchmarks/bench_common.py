@@ -35,13 +35,16 @@ class Azurite:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         os.makedirs(workdir, exist_ok=True)
-        args = [os.path.join(ROOT, "tools/azurite/node_modules/.bin/azurite-blob"),
-                "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
-                "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"]
-        args += ["--inMemoryPersistence"] if in_memory else ["--location", workdir]
+        self.args = [os.path.join(ROOT, "tools/azurite/node_modules/.bin/azurite-blob"),
+                     "--blobHost", "127.0.0.1", "--blobPort", str(self.port),
+                     "--skipApiVersionCheck", "--loose", "--disableTelemetry", "--silent"]
+        self.args += ["--inMemoryPersistence"] if in_memory else ["--location", workdir]
+        self.log = open(os.path.join(workdir, "azurite.log"), "ab")
+        self._start()
+
+    def _start(self):
         env = dict(os.environ, AZURITE_ACCOUNTS=f"{ACCOUNT}:{WELL_KNOWN_KEY}")
-        self.log = open(os.path.join(workdir, "azurite.log"), "wb")
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
+        self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=subprocess.STDOUT, env=env,
                                      start_new_session=True)
         deadline = time.time() + 30
         while time.time() < deadline:
@@ -52,6 +55,12 @@ class Azurite:
                 time.sleep(0.1)
         raise RuntimeError("Azurite did not start; see " + self.log.name)
 
+    def restart(self):
+        """Stops the service and starts it again on the same port and folder (an on-disk
+        Azurite keeps its blobs). CPU seconds count from zero again."""
+        self.stop()
+        self._start()
+
     def cpu_seconds(self):
         with open(f"/proc/{self.proc.pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -59,7 +68,11 @@ class Azurite:
 
     def stop(self):
         self.proc.terminate()
-        self.proc.wait(10)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
 
 
 def _rfc1123_now():

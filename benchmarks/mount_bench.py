@@ -24,6 +24,7 @@ Units: MB/s = 10^6 bytes per second; MiB = 2^20 bytes; GiB = 2^30 bytes."""
 import argparse
 import concurrent.futures
 import hashlib
+import http.client
 import json
 import os
 import platform
@@ -508,6 +509,32 @@ class Bench:
             if self.args.fail_fast:
                 raise SystemExit("stopping at the first failure (--fail-fast)")
 
+    def server_ok(self):
+        """A ranged GET of big.bin's first MiB returns the seeded bytes."""
+        want = REQUEST
+        try:
+            with open(os.path.join(self.data_root, "big.bin"), "rb") as f:
+                expected = f.read(want)
+            status, data = bc.BlobClient(self.az).request(
+                "GET", f"/{CONTAINER}/big.bin", headers={"x-ms-range": f"bytes=0-{want - 1}"})
+            return status == 206 and data == expected
+        except (OSError, RuntimeError, http.client.HTTPException):
+            return False
+
+    def recover_server(self, after):
+        """After a failed run: if Azurite no longer serves big.bin correctly (rclone's aborted
+        reads have left it answering HTTP 500 for that blob), restart it on the same port and
+        folder so the runs after it measure the client, not a broken server."""
+        if self.server_ok():
+            return
+        print(f"    Azurite no longer serves big.bin after {after}'s failed run: restarting it",
+              flush=True)
+        self.az.restart()
+        time.sleep(self.args.settle)
+        if not self.server_ok():
+            raise SystemExit("Azurite still fails after a restart; see "
+                             f"{self.az.log.name}")
+
     def base(self, row, contender, rnd):
         m = self.manifest
         if row in ("seq", "quarters"):
@@ -916,10 +943,13 @@ def main():
             print(f"\n== {', '.join(ROW_LABEL[r] for r in group_rows)}: {', '.join(names)}",
                   flush=True)
             for rnd, name in bc.interleave(args.rounds, names):
+                failed_before = len(bench.failures)
                 if name == DP_CP:
                     bench.run_cp(group, rnd)
                 else:
                     bench.run_mount(group, name, rnd, group_rows)
+                if len(bench.failures) > failed_before:
+                    bench.recover_server(name)
             save()
     except KeyboardInterrupt as e:
         print(f"\ninterrupted ({str(e) or 'Ctrl-C'}): unmounting and stopping Azurite ...", flush=True)
