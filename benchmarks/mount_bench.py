@@ -510,14 +510,25 @@ class Bench:
                 raise SystemExit("stopping at the first failure (--fail-fast)")
 
     def server_ok(self):
-        """A ranged GET of big.bin's first MiB returns the seeded bytes."""
-        want = REQUEST
-        try:
+        """Eight ranged GETs of 8 MiB spread over big.bin, in parallel (as `dataport cp` reads
+        it), return the seeded bytes. After rclone's aborted reads, Azurite served a lone 1 MiB
+        range correctly but answered parallel large ranges with more bytes than asked for."""
+        size, piece = self.manifest["big"]["size"], 8 * MIB
+        offsets = sorted({min(k * size // 8, max(0, size - piece)) for k in range(8)})
+
+        def check(offset):
+            n = min(piece, size - offset)
             with open(os.path.join(self.data_root, "big.bin"), "rb") as f:
-                expected = f.read(want)
+                f.seek(offset)
+                expected = f.read(n)
             status, data = bc.BlobClient(self.az).request(
-                "GET", f"/{CONTAINER}/big.bin", headers={"x-ms-range": f"bytes=0-{want - 1}"})
+                "GET", f"/{CONTAINER}/big.bin",
+                headers={"x-ms-range": f"bytes={offset}-{offset + n - 1}"})
             return status == 206 and data == expected
+
+        try:
+            with concurrent.futures.ThreadPoolExecutor(len(offsets)) as pool:
+                return all(pool.map(check, offsets))
         except (OSError, RuntimeError, http.client.HTTPException):
             return False
 
