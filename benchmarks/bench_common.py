@@ -432,8 +432,8 @@ def discard_tree(path):
     """Moves `path` aside (a rename, next to it) and deletes it when the benchmark exits.
 
     Deleting between runs penalises the next run on this VM: its ext4 has no journal, and without
-    one the kernel's inode allocator skips every inode freed in the last 30-60 s, looking each up
-    in the buffer cache (ext4 recently_deleted()). Thousands of cache files removed before a run
+    one the kernel's inode allocator skips every inode freed in the last 60 s (360 s while its
+    inode-table block is dirty), looking each up in the buffer cache (ext4 recently_deleted()). Thousands of cache files removed before a run
     made each file the next contender created cost a scan past all of them: 27 % of the dataport
     mount daemon's CPU in the small-files row went there (perf, stop 12). Real training nodes
     start with an empty cache disk, and ext4 with a journal (the default) skips no inodes."""
