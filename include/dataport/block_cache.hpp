@@ -64,7 +64,7 @@ class memory_block_cache {
   static constexpr std::uint64_t probation_divisor = 8;
 
   /// `capacity` in bytes (0: every put is dropped). `counters` may be null; when set, get() counts
-  /// cache_hits_memory / cache_misses_memory and evictions.
+  /// cache_hits_memory / cache_misses_memory / cache_promotions, and evictions are counted.
   explicit memory_block_cache(std::uint64_t capacity, std::shared_ptr<metrics> counters = {});
 
   /// The block, or null on a miss. A hit becomes the most recently used of the main segment

@@ -42,6 +42,7 @@ enum class counter : unsigned {
                           ///< cached
   checksum_mismatches,    ///< ranges whose bytes did not match the server's transactional MD5
   random_part_fetches,    ///< GETs of only the pages a random read asked for (not a block)
+  cache_promotions,       ///< RAM-tier hits on prefetched (probation) blocks, now kept as reused
   count_                  ///< number of counters (not a counter)
 };
 

@@ -28,6 +28,7 @@ block_data memory_block_cache::get(const block_key& key) {
     e.probation = false;
     probation_used_ -= e.data->size();
     main_.splice(main_.begin(), probation_, it->second);
+    if (counters_) counters_->add(counter::cache_promotions);
   } else {
     main_.splice(main_.begin(), main_, it->second);
   }

@@ -59,6 +59,8 @@ std::string_view to_string(counter c) noexcept {
       return "checksum_mismatches";
     case counter::random_part_fetches:
       return "random_part_fetches";
+    case counter::cache_promotions:
+      return "cache_promotions";
     case counter::count_:
       break;
   }

@@ -44,6 +44,7 @@ TEST_CASE("RAM tier: streamed blocks stay within the probation share, reused blo
   // Those four hits promoted them: the probation segment is empty, and the next stream
   // cannot push them out either (the main segment now holds 70,000 of 80,000 bytes).
   CHECK(cache.probation_bytes() == 0);
+  CHECK(counters->get(counter::cache_promotions) == 4);
   for (std::uint64_t i = 0; i < 50; ++i)
     cache.put(key_of("stream2", i), bytes_of(2'500, 3), admission::streamed);
   for (std::uint64_t i = 196; i < 200; ++i) CHECK(cache.get(key_of("stream", i)));
