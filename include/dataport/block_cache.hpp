@@ -75,7 +75,7 @@ class memory_block_cache {
   /// probation share. A block larger than the capacity is not kept.
   void put(const block_key& key, block_data data, admission how = admission::reused);
   void erase(const block_key& key);
-  /// Changes the capacity, evicting as needed.
+  /// Changes the capacity, evicting as needed (probation blocks beyond the new share too).
   void set_capacity(std::uint64_t capacity);
   void clear();
 
@@ -91,9 +91,10 @@ class memory_block_cache {
     block_data data;
     bool probation = false;
   };
-  using entries = std::list<entry>;    // front = most recently used
-  void evict_to(std::uint64_t limit);  // requires mutex_; total bytes, probation first
-  void evict_last(entries& from);      // requires mutex_
+  using entries = std::list<entry>;             // front = most recently used
+  void evict_to(std::uint64_t limit);           // requires mutex_; total bytes, probation first
+  void trim_probation(std::uint64_t incoming);  // requires mutex_; share left for `incoming`
+  void evict_last(entries& from);               // requires mutex_
   void remove(std::unordered_map<std::string, entries::iterator>::iterator it);  // mutex_
 
   mutable std::mutex mutex_;

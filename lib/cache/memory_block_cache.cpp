@@ -47,10 +47,7 @@ void memory_block_cache::put(const block_key& key, block_data data, admission ho
   }
   const std::uint64_t size = data->size();
   if (size > capacity_) return;
-  if (!reused) {
-    const std::uint64_t share = capacity_ / probation_divisor;  // one block stays if larger
-    while (probation_used_ + size > share && !probation_.empty()) evict_last(probation_);
-  }
+  if (!reused) trim_probation(size);
   evict_to(capacity_ - size);
   used_ += size;
   auto& segment = reused ? main_ : probation_;
@@ -79,6 +76,7 @@ void memory_block_cache::remove(std::unordered_map<std::string, entries::iterato
 void memory_block_cache::set_capacity(std::uint64_t capacity) {
   std::lock_guard lock(mutex_);
   capacity_ = capacity;
+  trim_probation(0);  // a smaller tier has a smaller probation share
   evict_to(capacity_);
 }
 
@@ -112,6 +110,11 @@ void memory_block_cache::evict_to(std::uint64_t limit) {
   while (used_ > limit && !(main_.empty() && probation_.empty())) {
     evict_last(probation_.empty() ? main_ : probation_);
   }
+}
+
+void memory_block_cache::trim_probation(std::uint64_t incoming) {
+  const std::uint64_t share = capacity_ / probation_divisor;  // one block stays if larger
+  while (probation_used_ + incoming > share && !probation_.empty()) evict_last(probation_);
 }
 
 void memory_block_cache::evict_last(entries& from) {

@@ -106,39 +106,50 @@ TEST_CASE("cache header decoder rejects every truncation and every flipped byte"
   }
 }
 
-TEST_CASE("memory tier against a reference model") {
+TEST_CASE("memory tier against a reference model: puts of both admissions, gets, resizes, erases") {
   std::mt19937_64 rng(1);
   auto counters = std::make_shared<metrics>();
   memory_block_cache cache(10'000, counters);
   std::map<std::string, std::vector<std::byte>> model;  // what was last put per key
-  for (int step = 0; step < 5000; ++step) {
+  std::uint64_t largest_streamed = 0;  // one streamed block may exceed the probation share
+  for (int step = 0; step < 8000; ++step) {
     const block_key key{"obj" + std::to_string(rng() % 3), "e" + std::to_string(rng() % 2),
                         rng() % 10};
-    switch (rng() % 5) {
+    switch (rng() % 6) {
       case 0:
       case 1: {
-        auto data = test::random_bytes(rng() % 3000, rng());
+        const bool streamed = rng() % 2 == 0;
+        auto data = test::random_bytes(rng() % 1500, rng());  // some exceed a small share
+        if (streamed) largest_streamed = std::max<std::uint64_t>(largest_streamed, data.size());
         model[key.to_string()] = data;
-        cache.put(key, test::block_of(data));
+        cache.put(key, test::block_of(data), streamed ? admission::streamed : admission::reused);
         break;
       }
-      case 2: {
+      case 2:
+      case 3: {
         auto hit = cache.get(key);
         if (hit) REQUIRE(test::same_bytes(*hit, model.at(key.to_string())));
         break;
       }
-      case 3:
+      case 4:
         cache.set_capacity(2000 + rng() % 20000);
         break;
-      case 4:
+      case 5:
         cache.erase(key);
         REQUIRE_FALSE(cache.get(key));
         break;
     }
     REQUIRE(cache.size_bytes() <= cache.capacity());
+    REQUIRE(cache.probation_bytes() <= cache.size_bytes());
+    REQUIRE(cache.probation_bytes() <=
+            std::max(cache.capacity() / memory_block_cache::probation_divisor, largest_streamed));
   }
   REQUIRE(counters->get(counter::cache_hits_memory) > 0);
+  REQUIRE(counters->get(counter::cache_promotions) > 0);
   REQUIRE(counters->get(counter::evictions) > 0);
+  cache.clear();
+  CHECK(cache.size_bytes() == 0);
+  CHECK(cache.probation_bytes() == 0);
 }
 
 TEST_CASE("disk tier against a reference model: put, get, evict, resize, corrupt, reopen") {
