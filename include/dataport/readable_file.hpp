@@ -61,7 +61,8 @@ struct reader_options {
   unsigned fetch_blocks =
       8;                   ///< DATAPORT_MOUNT_READ_FETCH_SIZE / block size: blocks per prefetch GET
   bool block_mode = true;  ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
-  bool random_parts = true;  ///< DATAPORT_MOUNT_RANDOM_READ_PARTS
+  bool random_parts = true;                        ///< DATAPORT_MOUNT_RANDOM_READ_PARTS
+  std::uint64_t part_request_cost = 128ull << 10;  ///< DATAPORT_MOUNT_RANDOM_READ_REQUEST_COST
   /// Bytes of prefetched blocks all open files may hold at once; prefetch stops (and resumes at a
   /// later read) at the limit rather than growing. 0: 2 × window × block size.
   std::uint64_t prefetch_memory_budget = 0;

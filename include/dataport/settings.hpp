@@ -52,10 +52,15 @@ struct settings {
   /// GETs of up to this many bytes (fewer requests; each block is usable as soon as it arrives).
   /// At or below the block size: one request per block.
   std::uint64_t read_fetch_size = 16ull << 20;
-  /// DATAPORT_MOUNT_RANDOM_READ_PARTS: a random reader's first read of a block fetches only the
-  /// pages it asked for (nothing cached); a block read again is loaded whole. false: always whole
-  /// blocks.
+  /// DATAPORT_MOUNT_RANDOM_READ_PARTS: a random reader's reads of a block fetch only the pages
+  /// they ask for (nothing cached) until the block is worth loading whole (see the next setting).
+  /// false: always whole blocks.
   bool random_read_parts = true;
+  /// DATAPORT_MOUNT_RANDOM_READ_REQUEST_COST: what one request is worth in bytes when a random
+  /// reader comes back to a block: the block is loaded whole (and cached) once the parts fetched
+  /// of it, each counted as its bytes plus this cost, would add up to more than the block plus
+  /// this cost. 128 KiB: 64 KiB reads of a 2 MiB block load it whole at the 12th read of it.
+  std::uint64_t random_read_request_cost = 128ull << 10;
   bool block_based_cache_enabled = true;           ///< DATASET_MOUNT_BLOCK_BASED_CACHE_ENABLED
   std::uint64_t memory_cache_size = 128ull << 20;  ///< DATASET_MOUNT_MEMORY_CACHE_SIZE; 0 disables
   bool block_file_cache_enabled = true;            ///< DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED

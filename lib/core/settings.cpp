@@ -217,6 +217,11 @@ const std::vector<setting_row>& rows() {
          s.random_read_parts = parse_bool(v, n);
        },
        [](const settings& s) { return std::string(s.random_read_parts ? "true" : "false"); }},
+      {"DATAPORT_MOUNT_RANDOM_READ_REQUEST_COST",
+       [](settings& s, std::string_view n, std::string_view v) {
+         s.random_read_request_cost = size_in(n, v, 0, 1024 * mib);
+       },
+       [](const settings& s) { return std::to_string(s.random_read_request_cost); }},
       {"DATASET_MOUNT_READ_BUFFER_BLOCK_COUNT",
        [](settings& s, std::string_view n, std::string_view v) {
          s.read_buffer_block_count = static_cast<unsigned>(integer_in(n, v, 0, 4096));

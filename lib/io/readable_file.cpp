@@ -323,11 +323,12 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
     });
   }
   // A random reader (planner.random(); never the file's first read: most files are read from
-  // their start) fetches only the pages it asked for of a block it has not touched before, and
-  // caches nothing of them; a block it comes back to is loaded whole and cached, since it is
-  // being reused. Sparse random reads then cost their own bytes, not a 2 MiB block each; dense or
-  // repeated ones fill the cache as before.
-  const bool random = svc.options.random_parts && !continues && !closed && planner.random();
+  // their start) fetches only the pages it asked for of a block that is not loaded, and caches
+  // nothing of them, until the block's parts would cost more than the block: then it is loaded
+  // whole and cached (random_parts.cpp). Random reads then cost their own bytes, not a 2 MiB
+  // block each; a block read many times fills the cache as before.
+  const bool random = svc.options.random_parts && !closed && planner.random() &&
+                      (!continues || planner.current_window() == 0);
   for (std::uint64_t index = first; index <= last; ++index) {
     auto it = slots.find(index);
     // A failed block is retried once by this read, unless the object changed.

@@ -17,6 +17,7 @@ reader_options reader_options::from_settings(const settings& config) {
       std::clamp<std::uint64_t>(config.read_fetch_size / o.block_size, 1, 64));
   o.block_mode = config.block_based_cache_enabled;
   o.random_parts = config.random_read_parts;
+  o.part_request_cost = config.random_read_request_cost;
   o.prefetch_memory_budget = 2ull * std::max(1u, o.window_blocks) * o.block_size;
   o.whole_file_chunk_size = std::max<std::uint64_t>(o.block_size, 8ull << 20);
   return o;

@@ -234,12 +234,13 @@ TEST_CASE("describe() lists every setting and round-trips through set()") {
   auto s = settings::from_environment(
       env_of({{"DATASET_MOUNT_CACHE_SIZE", "-1GB"}, {"DATASET_MOUNT_READ_THREADS", "12"}}));
   const auto described = s.describe();
-  CHECK(described.size() == 32);  // + DATAPORT_MOUNT_RANDOM_READ_PARTS
+  CHECK(described.size() == 33);  // + DATAPORT_MOUNT_RANDOM_READ_REQUEST_COST
   CHECK(described.at("DATASET_MOUNT_CACHE_SIZE") == std::to_string(-(1ll << 30)));
   CHECK(described.at("DATASET_MOUNT_ATTRIBUTE_CACHE_TTL") == "unset");
   CHECK(described.at("DATASET_MOUNT_READ_THREADS") == "12");
   CHECK(described.at("DATAPORT_MOUNT_READ_FETCH_SIZE") == std::to_string(16 << 20));
   CHECK(described.at("DATAPORT_MOUNT_RANDOM_READ_PARTS") == "true");
+  CHECK(described.at("DATAPORT_MOUNT_RANDOM_READ_REQUEST_COST") == std::to_string(128 << 10));
   CHECK(described.at("RSLEX_DOWNLOADER_THREADS") == std::to_string(std::min(cores() * 4, 1024u)));
   CHECK(described.at("DATASET_MOUNT_READ_BLOCK_SIZE") == "2097152");
   CHECK(described.at("DATASET_MOUNT_FILE_CACHE_PRUNE_TARGET") == "0.7");
