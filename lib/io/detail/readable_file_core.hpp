@@ -130,7 +130,7 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   std::condition_variable loaded;  // notified (under mutex) whenever a slot becomes done
   io_detail::prefetch_planner planner;
   std::map<std::uint64_t, std::shared_ptr<slot>> slots;
-  unsigned inflight_prefetch = 0;            // prefetch requests (runs) in flight
+  unsigned inflight_prefetch = 0;                           // prefetch requests (runs) in flight
   std::unordered_map<std::uint64_t, std::uint64_t> parted;  // block -> cost of its parts so far
   bool closed = false;
   std::exception_ptr changed;  // set once the object is known to have changed
