@@ -15,6 +15,7 @@
 #include "cache/detail/cache_file_format.hpp"
 #include "core/detail/pwrite_all.hpp"
 #include "cache/detail/disk_cache_impl.hpp"
+#include "dataport/block_memory.hpp"
 #include "dataport/error.hpp"
 #include "dataport/log.hpp"
 
@@ -52,7 +53,7 @@ std::size_t read_full(int fd, std::span<std::byte> into, std::uint64_t offset) {
 
 // Block files: a header (natural size, or padded to one page for O_DIRECT writes) then the bytes.
 constexpr std::size_t direct_alignment = 4096;
-constexpr std::size_t direct_threshold = 1u << 20;
+constexpr std::size_t direct_threshold = block_memory::page_threshold;  // 64 KiB
 
 struct alignas(direct_alignment) aligned_page {
   std::byte bytes[direct_alignment];
@@ -101,6 +102,26 @@ direct_result write_direct(const fs::path& temp, std::span<const std::byte> head
                                                           : direct_result::failed;
 }
 
+// Reads `into` (page-aligned, at a page-aligned file offset) with O_DIRECT: straight from the
+// disk into the block's memory, no page-cache fill (a buffered first read of 1 GB of block files
+// cost 0.37 s of system time, a direct one 0.09 s). The last partial page goes through a
+// zero-padded bounce page. False when the file system refuses O_DIRECT (the caller reads it
+// buffered) or the file is short.
+bool read_direct(int fd, std::span<std::byte> into, std::uint64_t offset) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) return false;
+  const std::size_t body = into.size() / direct_alignment * direct_alignment;
+  bool ok = read_full(fd, into.first(body), offset) == body;
+  if (ok && body < into.size()) {
+    auto page = std::make_unique<aligned_page>();
+    const std::size_t tail = into.size() - body;
+    ok = read_full(fd, std::span<std::byte>(page->bytes), offset + body) == tail;
+    if (ok) std::memcpy(into.data() + body, page->bytes, tail);
+  }
+  ::fcntl(fd, F_SETFL, flags);
+  return ok;
+}
+
 // The block in an open block file, or null when the file is not a valid block of this key.
 block_data read_block_file(int fd, const key_hash& hash, const std::string& etag) {
   struct stat st {};
@@ -114,10 +135,14 @@ block_data read_block_file(int fd, const key_hash& hash, const std::string& etag
     return {};
   }
   auto data = std::make_shared<block_bytes>(static_cast<std::size_t>(header->length));
-  if (read_full(fd, *data, header->header_size) != data->size() ||
-      crc32c(*data) != header->data_crc) {
+  // A header padded to one page marks a block written with O_DIRECT: read it back the same way.
+  const bool direct = header->header_size == direct_alignment &&
+                      reinterpret_cast<std::uintptr_t>(data->data()) % direct_alignment == 0;
+  if (!(direct && read_direct(fd, *data, header->header_size)) &&
+      read_full(fd, *data, header->header_size) != data->size()) {
     return {};
   }
+  if (crc32c(*data) != header->data_crc) return {};
   return data;
 }
 
@@ -325,10 +350,12 @@ void disk_cache::impl::writer_loop() {
 bool disk_cache::impl::write_block(const block_key& key, std::span<const std::byte> data) {
   const key_hash hash = hash_key(block_hash_text(key));
   const std::string hex = to_hex(hash);
-  // Page-aligned blocks of 1 MiB or more (streamed large files) get a header padded to one page
-  // and are written with O_DIRECT (see write_direct); smaller ones (small files, read again each
-  // epoch) get the natural header and a buffered write, so a second pass finds them in the page
-  // cache instead of on the disk.
+  // Page-aligned blocks of 64 KiB or more (every block from the network: block_memory) get a
+  // header padded to one page and are written and read back with O_DIRECT (write_direct,
+  // read_direct); smaller or unaligned ones get the natural header and buffered I/O. Small files
+  // were written buffered until stop 13, to keep them in the page cache for the next epoch, but
+  // filling fresh page cache was 38 % of the CPU of a first pass over 2000 x 500 KiB files, and
+  // a direct read of a block file costs less system time than a page-cache hit's copy.
   const bool direct = data.size() >= direct_threshold &&
                       reinterpret_cast<std::uintptr_t>(data.data()) % direct_alignment == 0;
   const auto header =
