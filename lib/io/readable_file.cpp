@@ -326,7 +326,9 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
   // their start) fetches only the pages it asked for of a block that is not loaded, and caches
   // nothing of them, until the block's parts would cost more than the block: then it is loaded
   // whole and cached (random_parts.cpp). Random reads then cost their own bytes, not a 2 MiB
-  // block each; a block read many times fills the cache as before.
+  // block each; a block read many times fills the cache as before. A read that continues a
+  // stream whose window has not opened yet (at random: the stream's second read) is a part too:
+  // a record and its neighbour are not a sequential reader yet.
   const bool random = svc.options.random_parts && !closed && planner.random() &&
                       (!continues || planner.current_window() == 0);
   for (std::uint64_t index = first; index <= last; ++index) {

@@ -7,7 +7,7 @@
 #include <memory>
 #include <condition_variable>
 #include <mutex>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/experimental/concurrent_channel.hpp>
