@@ -209,7 +209,10 @@ TEST_CASE("sequential read fetches each block once, ahead of the reader, with If
   REQUIRE(covered == source.size());
   // Adjacent prefetched blocks share requests (DATAPORT_MOUNT_READ_FETCH_SIZE).
   REQUIRE(calls.size() < 100);
-  REQUIRE(h.counters->get(counter::prefetch_issued_bytes) > 90 * 4096);
+  // Most blocks were prefetched: 99 of 100 when the I/O thread keeps up; 87 in a CI run with
+  // other tests loading both cores (the reader reached blocks whose prefetch had not started and
+  // asked for them itself). Timing decides the split, not the tiling checked above.
+  REQUIRE(h.counters->get(counter::prefetch_issued_bytes) >= 75 * 4096);
   REQUIRE(h.counters->get(counter::prefetch_wasted_bytes) == 0);
   REQUIRE(h.counters->get(counter::prefetch_used_bytes) ==
           h.counters->get(counter::prefetch_issued_bytes));
