@@ -322,15 +322,20 @@ std::vector<std::shared_ptr<readable_file::core::slot>> readable_file::core::pla
       return it != slots.end() && !it->second->done;
     });
   }
-  // A random reader (planner.random(); never the file's first read: most files are read from
-  // their start) fetches only the pages it asked for of a block that is not loaded, and caches
-  // nothing of them, until the block's parts would cost more than the block: then it is loaded
-  // whole and cached (random_parts.cpp). Random reads then cost their own bytes, not a 2 MiB
-  // block each; a block read many times fills the cache as before. A read that continues a
-  // stream whose window has not opened yet (at random: the stream's second read) is a part too:
-  // a record and its neighbour are not a sequential reader yet.
-  const bool random = svc.options.random_parts && !closed && planner.random() &&
-                      (!continues || planner.current_window() == 0);
+  // A random reader (planner.random()) fetches only the pages it asked for of a block that is
+  // not loaded, and caches nothing of them, until the block's parts would cost more than the
+  // block: then it is loaded whole and cached (random_parts.cpp). Random reads then cost their
+  // own bytes, not a 2 MiB block each; a block read many times fills the cache as before. A read
+  // that continues a stream whose window has not opened yet (at random: the stream's second
+  // read) is a part too: a record and its neighbour are not a sequential reader yet. So is the
+  // file's first read when it starts past the first block (a record looked up by offset, a
+  // footer): a file read from its start gets whole blocks at once, and a reader that goes on
+  // from the middle loads whole blocks from its second read.
+  const bool opening = !read_before;
+  read_before = true;
+  const bool random = svc.options.random_parts && !closed &&
+                      ((planner.random() && (!continues || planner.current_window() == 0)) ||
+                       (opening && first > 0));
   for (std::uint64_t index = first; index <= last; ++index) {
     auto it = slots.find(index);
     // A failed block is retried once by this read, unless the object changed.

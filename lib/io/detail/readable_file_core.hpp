@@ -133,6 +133,7 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   unsigned inflight_prefetch = 0;                           // prefetch requests (runs) in flight
   std::unordered_map<std::uint64_t, std::uint64_t> parted;  // block -> cost of its parts so far
   bool closed = false;
+  bool read_before = false;    // the file's first read has been planned
   std::exception_ptr changed;  // set once the object is known to have changed
 };
 
