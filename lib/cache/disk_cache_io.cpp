@@ -105,8 +105,9 @@ direct_result write_direct(const fs::path& temp, std::span<const std::byte> head
 // Reads `into` (page-aligned, at a page-aligned file offset) with O_DIRECT: straight from the
 // disk into the block's memory, no page-cache fill (a buffered first read of 1 GB of block files
 // cost 0.37 s of system time, a direct one 0.09 s). The last partial page goes through a
-// zero-padded bounce page. False when the file system refuses O_DIRECT (the caller reads it
-// buffered) or the file is short.
+// zero-padded bounce page. False when the file system refuses O_DIRECT or the file is short:
+// the descriptor is then back in buffered mode for the caller's buffered read; on success it is
+// left in O_DIRECT mode (the caller only closes it: no syscall to restore it per disk hit).
 bool read_direct(int fd, std::span<std::byte> into, std::uint64_t offset) {
   const int flags = ::fcntl(fd, F_GETFL);
   if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_DIRECT) != 0) return false;
@@ -118,7 +119,7 @@ bool read_direct(int fd, std::span<std::byte> into, std::uint64_t offset) {
     ok = read_full(fd, std::span<std::byte>(page->bytes), offset + body) == tail;
     if (ok) std::memcpy(into.data() + body, page->bytes, tail);
   }
-  ::fcntl(fd, F_SETFL, flags);
+  if (!ok) ::fcntl(fd, F_SETFL, flags);
   return ok;
 }
 
