@@ -20,12 +20,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include "dataport/log.hpp"
 #include "dataport/metrics.hpp"
 #include "dataport/redact.hpp"
 #include "http/detail/target_url.hpp"
+#include "http/detail/tls_stream.hpp"
 
 namespace dataport::http::detail {
 namespace {
@@ -132,10 +132,28 @@ bool is_2xx(unsigned status) {
 struct beast_transport::connection {
   std::string origin;
   std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<tls_stream> tls;
   beast::flat_buffer buffer;
 
-  beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+  int native_handle() {
+    return tls ? tls->socket().native_handle() : plain->socket().native_handle();
+  }
+  /// The idle timeout for the operations that follow.
+  void expires_after(std::chrono::steady_clock::duration budget) {
+    if (tls) {
+      tls->expires_after(budget);
+    } else {
+      plain->expires_after(budget);
+    }
+  }
+  /// Between exchanges a connection has no deadline (and no timer pending).
+  void expires_never() {
+    if (tls) {
+      tls->expires_never();
+    } else {
+      plain->expires_never();
+    }
+  }
 };
 
 namespace {
@@ -170,7 +188,6 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
   exchange_result out;
   beast::error_code ec;
   auto token = asio::redirect_error(asio::use_awaitable, ec);
-  auto& lowest = conn.lowest();
   // Beast reads max(512, free capacity) bytes at a time: without room, a response is read in
   // 512-byte pieces (millions of recv calls per GiB).
   if (conn.buffer.capacity() < read_buffer_capacity) conn.buffer.reserve(read_buffer_capacity);
@@ -190,7 +207,7 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
 
   bhttp::request_serializer<bhttp::span_body<const char>> serializer{msg};
   while (!serializer.is_done()) {
-    lowest.expires_after(config.idle_timeout);
+    conn.expires_after(config.idle_timeout);
     co_await bhttp::async_write_some(stream, serializer, token);
     if (ec) {
       out.failed = failure{ec, phase::write, false};
@@ -204,7 +221,7 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
   parser.header_limit(header_limit);
   parser.body_limit(boost::none);  // bounded by body_into below, or by max_body after conversion
   if (req.method == "HEAD") parser.skip(true);  // HEAD responses have no body
-  lowest.expires_after(config.idle_timeout);
+  conn.expires_after(config.idle_timeout);
   co_await bhttp::async_read_header(stream, conn.buffer, parser, token);
   if (ec) {
     out.failed = failure{ec, phase::read_header, parser.got_some()};
@@ -278,7 +295,7 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
       while (got < length) {
         const auto space = room();
         const auto into = space.first(std::min(space.size(), length - got));
-        lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per read
+        conn.expires_after(config.idle_timeout);  // idle, not total: re-armed per read
         const std::size_t n =
             co_await stream.async_read_some(asio::buffer(into.data(), into.size()), token);
         take(into.first(n));
@@ -300,7 +317,7 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
         body.size = full ? 1 : into.size();
         body.more = true;
         const auto offered = body.size;
-        lowest.expires_after(config.idle_timeout);  // idle, not total: re-armed per chunk
+        conn.expires_after(config.idle_timeout);  // idle, not total: re-armed per chunk
         co_await bhttp::async_read_some(stream, conn.buffer, parser, token);
         const auto n = offered - body.size;
         if (full && n > 0) {
@@ -331,7 +348,7 @@ asio::awaitable<exchange_result> exchange(Stream& stream, connection& conn, cons
     co_return out;
   }
   while (!text.is_done()) {
-    lowest.expires_after(config.idle_timeout);
+    conn.expires_after(config.idle_timeout);
     const auto before = text.get().body().size();
     co_await bhttp::async_read_some(stream, conn.buffer, text, token);
     const auto now_size = text.get().body().size();
@@ -413,7 +430,7 @@ std::unique_ptr<connection> beast_transport::take_idle(const std::string& origin
   while (!list.empty()) {
     auto conn = std::move(list.back());
     list.pop_back();
-    if (conn->buffer.size() == 0 && still_open(conn->lowest().socket().native_handle())) {
+    if (conn->buffer.size() == 0 && still_open(conn->native_handle())) {
       return conn;
     }
   }
@@ -468,28 +485,23 @@ asio::awaitable<std::unique_ptr<connection>> beast_transport::open(const target_
 
   auto conn = std::make_unique<connection>();
   conn->origin = url.origin();
-  if (url.https()) {
-    conn->tls.emplace(executor_, tls_context());
-  } else {
-    conn->plain.emplace(executor_);
-  }
-  auto& lowest = conn->lowest();
-  lowest.expires_at(deadline);
-  co_await lowest.async_connect(endpoints, token);
+  beast::tcp_stream connected(executor_);
+  connected.expires_at(deadline);
+  co_await connected.async_connect(endpoints, token);
   if (ec) fail(phase::connect);
-  lowest.socket().set_option(tcp::no_delay(true), ec);  // latency hint only; ignore failure
+  connected.socket().set_option(tcp::no_delay(true), ec);  // latency hint only; ignore failure
   ec = {};
+  connected.expires_never();
 
-  if (conn->tls) {
-    auto& tls = *conn->tls;
-    if (!url.host_is_ip && !SSL_set_tlsext_host_name(tls.native_handle(), url.host.c_str())) {
-      ec = beast::error_code(static_cast<int>(::ERR_get_error()), asio::error::get_ssl_category());
-      fail(phase::handshake);
-    }
-    if (config_.tls_verify) tls.set_verify_callback(asio::ssl::host_name_verification(url.host));
-    lowest.expires_at(deadline);
-    co_await tls.async_handshake(asio::ssl::stream_base::client, token);
+  if (url.https()) {
+    conn->tls =
+        std::make_unique<tls_stream>(connected.release_socket(), tls_context().native_handle(),
+                                     url.host, url.host_is_ip, config_.tls_verify);
+    conn->tls->expires_at(deadline);
+    co_await conn->tls->async_handshake(token);
     if (ec) fail(phase::handshake);
+  } else {
+    conn->plain.emplace(std::move(connected));
   }
   if (metrics_) metrics_->add(counter::connections_opened);
   co_return conn;
@@ -516,6 +528,7 @@ asio::awaitable<response> beast_transport::round_trip(const request& req,
                                  received);
     }
     if (!result.failed) {
+      conn->expires_never();
       if (result.keep_alive) give_back(std::move(conn));
       co_return std::move(result.resp);
     }

@@ -15,6 +15,7 @@
 
 #include "dataport/error.hpp"
 #include "dataport/metrics.hpp"
+#include "support/client_calls.hpp"
 #include "support/test_support.hpp"
 
 using namespace dataport;
@@ -26,18 +27,6 @@ namespace {
 
 std::string nginx(std::string_view scheme) {
   return servers().at("nginx").at(std::string(scheme) + "_url").get<std::string>();
-}
-
-std::string ca_file() {
-  return servers().at("ca_file").get<std::string>();
-}
-
-settings test_settings() {
-  settings s;
-  s.ca_file = ca_file();
-  s.retry_base_delay = milliseconds(10);
-  s.retry_max_delay = milliseconds(100);
-  return s;
 }
 
 struct published {
@@ -58,26 +47,9 @@ request get(std::string url, header_list headers = {}) {
   return r;
 }
 
-boost::asio::awaitable<response> fetch(settings config, std::shared_ptr<metrics> counters,
-                                       request req, send_options options) {
-  client c(co_await boost::asio::this_coro::executor, config, counters);
-  co_return co_await c.send(std::move(req), std::move(options));
-}
-
 response fetch_sync(const settings& config, request req, send_options options = {},
                     std::shared_ptr<metrics> counters = nullptr) {
-  return run_async(fetch(config, std::move(counters), std::move(req), std::move(options)));
-}
-
-template <class F>
-errc failure_code(F&& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const error& e) {
-    if (message) *message = e.what();
-    return e.code();
-  }
-  return errc::ok;
+  return client_fetch(config, std::move(req), std::move(options), std::move(counters));
 }
 
 unsigned unused_port() {
@@ -95,7 +67,7 @@ TEST_CASE("GET into a caller buffer is byte-identical") {
   o.body_into = std::span<std::byte>(buffer);
   auto counters = std::make_shared<metrics>();
   const auto r =
-      fetch_sync(test_settings(), get(nginx("http") + "/files/" + file.path), o, counters);
+      fetch_sync(client_settings(), get(nginx("http") + "/files/" + file.path), o, counters);
   CHECK(r.status == 200);
   CHECK(r.body.empty());
   CHECK(r.body_size == file.data.size());
@@ -106,13 +78,13 @@ TEST_CASE("GET into a caller buffer is byte-identical") {
 
 TEST_CASE("GET into a string body, and a body over max_body is refused") {
   const auto file = publish(100000, 12);
-  const auto r = fetch_sync(test_settings(), get(nginx("http") + "/files/" + file.path));
+  const auto r = fetch_sync(client_settings(), get(nginx("http") + "/files/" + file.path));
   CHECK(r.status == 200);
   CHECK(r.body == to_string(file.data));
   send_options small;
   small.max_body = 1000;
   CHECK(failure_code([&] {
-          fetch_sync(test_settings(), get(nginx("http") + "/files/" + file.path), small);
+          fetch_sync(client_settings(), get(nginx("http") + "/files/" + file.path), small);
         }) == errc::protocol);
 }
 
@@ -122,7 +94,7 @@ TEST_CASE("Range GET returns 206 with exactly the requested bytes") {
   send_options o;
   o.body_into = std::span<std::byte>(buffer);
   const auto r =
-      fetch_sync(test_settings(),
+      fetch_sync(client_settings(),
                  get(nginx("http") + "/files/" + file.path, {{"Range", "bytes=1000-1999"}}), o);
   CHECK(r.status == 206);
   CHECK(r.body_size == 1000);
@@ -136,7 +108,7 @@ TEST_CASE("a body longer than body_into is a protocol error") {
   send_options o;
   o.body_into = std::span<std::byte>(buffer);
   CHECK(failure_code([&] {
-          fetch_sync(test_settings(), get(nginx("http") + "/files/" + file.path), o);
+          fetch_sync(client_settings(), get(nginx("http") + "/files/" + file.path), o);
         }) == errc::protocol);
 }
 
@@ -144,14 +116,14 @@ TEST_CASE("HEAD reports size and ETag without a body - 404 comes back as a respo
   const auto file = publish(12345, 15);
   request head = get(nginx("http") + "/files/" + file.path);
   head.method = "HEAD";
-  const auto r = fetch_sync(test_settings(), head);
+  const auto r = fetch_sync(client_settings(), head);
   CHECK(r.status == 200);
   CHECK(r.header("content-length") == std::optional<std::string_view>("12345"));
   CHECK(r.header("etag").has_value());
   CHECK(r.body.empty());
   CHECK(r.body_size == 0);
   const auto missing =
-      fetch_sync(test_settings(), get(nginx("http") + "/files/" + file.path + ".nope"));
+      fetch_sync(client_settings(), get(nginx("http") + "/files/" + file.path + ".nope"));
   CHECK(missing.status == 404);
 }
 
@@ -176,7 +148,7 @@ TEST_CASE("sequential requests reuse one keep-alive connection") {
     INFO(scheme);
     auto counters = std::make_shared<metrics>();
     const auto bodies =
-        run_async(twenty_gets(test_settings(), counters, nginx(scheme) + "/files/" + file.path));
+        run_async(twenty_gets(client_settings(), counters, nginx(scheme) + "/files/" + file.path));
     for (std::size_t i = 0; i < bodies.size(); ++i) {
       CHECK(bodies[i] == (i % 5 == 4 ? std::string() : to_string(file.data)));
     }
@@ -188,10 +160,10 @@ TEST_CASE("sequential requests reuse one keep-alive connection") {
 TEST_CASE("https verifies the server with the CA bundle and refuses without it") {
   const auto file = publish(2048, 17);
   const auto url = nginx("https") + "/files/" + file.path;
-  CHECK(fetch_sync(test_settings(), get(url)).body == to_string(file.data));
+  CHECK(fetch_sync(client_settings(), get(url)).body == to_string(file.data));
 
   ::unsetenv("SSL_CERT_FILE");  // make sure no test CA sneaks in through the environment
-  settings no_ca = test_settings();
+  settings no_ca = client_settings();
   no_ca.ca_file.clear();
   std::string message;
   CHECK(failure_code([&] { fetch_sync(no_ca, get(url + "?sig=verysecretsignature")); }, &message) ==
@@ -209,7 +181,7 @@ TEST_CASE("a certificate for another name is refused") {
   auto url = nginx("https");
   url.replace(url.find("127.0.0.1"), 9, "localhost");
   std::string message;
-  CHECK(failure_code([&] { fetch_sync(test_settings(), get(url + "/files/x")); }, &message) ==
+  CHECK(failure_code([&] { fetch_sync(client_settings(), get(url + "/files/x")); }, &message) ==
         errc::tls);
   CHECK(message.find("host name") != std::string::npos);
 }
@@ -218,7 +190,7 @@ TEST_CASE("a slow but moving body completes under a short idle timeout") {
   // /slow/ is limited to 2 MB/s (nginx sends bursts about a second apart): about 4 s in total,
   // well past an idle timeout that is still longer than the gaps between bursts.
   const auto file = publish(8u << 20, 18);
-  settings s = test_settings();
+  settings s = client_settings();
   s.idle_timeout = milliseconds(2500);
   std::vector<std::byte> buffer(file.data.size());
   send_options o;
@@ -237,27 +209,27 @@ TEST_CASE("redirect policy with real nginx") {
   follow.max_redirects = 3;
   SECTION("same origin: followed when allowed, returned otherwise") {
     const auto url = nginx("http") + "/redirect-same/" + file.path;
-    const auto r = fetch_sync(test_settings(), get(url), follow);
+    const auto r = fetch_sync(client_settings(), get(url), follow);
     CHECK(r.status == 200);
     CHECK(r.body == to_string(file.data));
-    CHECK(fetch_sync(test_settings(), get(url)).status == 307);
+    CHECK(fetch_sync(client_settings(), get(url)).status == 307);
   }
   SECTION("another host: never followed") {
     const auto r =
-        fetch_sync(test_settings(), get(nginx("http") + "/redirect-other/" + file.path), follow);
+        fetch_sync(client_settings(), get(nginx("http") + "/redirect-other/" + file.path), follow);
     CHECK(r.status == 307);
     CHECK(r.header("location")->find("127.0.0.2") != std::string_view::npos);
   }
   SECTION("https to http: never followed") {
     const auto r =
-        fetch_sync(test_settings(), get(nginx("https") + "/redirect-http/" + file.path), follow);
+        fetch_sync(client_settings(), get(nginx("https") + "/redirect-http/" + file.path), follow);
     CHECK(r.status == 307);
     CHECK(r.header("location")->starts_with("http://"));
   }
 }
 
 TEST_CASE("connection refused is retried, then reported with what to do") {
-  settings s = test_settings();
+  settings s = client_settings();
   s.http_retry_count = 2;
   s.retry_base_delay = milliseconds(0);
   s.retry_max_delay = milliseconds(0);
@@ -274,7 +246,7 @@ TEST_CASE("connection refused is retried, then reported with what to do") {
 }
 
 TEST_CASE("unsupported schemes are refused before any connection") {
-  CHECK(failure_code([&] { fetch_sync(test_settings(), get("ftp://127.0.0.1/x")); }) ==
+  CHECK(failure_code([&] { fetch_sync(client_settings(), get("ftp://127.0.0.1/x")); }) ==
         errc::invalid_argument);
 }
 
@@ -287,7 +259,7 @@ TEST_CASE("a body cut at 50% resumes from the offset and is identical") {
   send_options o;
   o.body_into = std::span<std::byte>(buffer);
   auto counters = std::make_shared<metrics>();
-  const auto r = fetch_sync(test_settings(),
+  const auto r = fetch_sync(client_settings(),
                             get(proxy.url() + "/files/" + file.path,
                                 {{"Range", "bytes=100-" + std::to_string(file.data.size() - 1)}}),
                             o, counters);
@@ -310,7 +282,7 @@ TEST_CASE("headers then silence: the idle timeout fires and the retry completes"
   fault_proxy proxy(nginx("http"));
   proxy.set_rules(nlohmann::json::parse(
       R"([{"match": {"method": "GET"}, "times": 1, "action": {"headers_then_silence": true}}])"));
-  settings s = test_settings();
+  settings s = client_settings();
   s.idle_timeout = milliseconds(300);
   auto counters = std::make_shared<metrics>();
   const auto started = std::chrono::steady_clock::now();
@@ -327,7 +299,7 @@ TEST_CASE("a silent server with no retries left is a timeout error") {
   fault_proxy proxy(nginx("http"));
   proxy.set_rules(nlohmann::json::parse(
       R"([{"match": {"method": "GET"}, "action": {"headers_then_silence": true}}])"));
-  settings s = test_settings();
+  settings s = client_settings();
   s.idle_timeout = milliseconds(200);
   s.http_retry_count = 0;
   std::string message;
@@ -341,7 +313,7 @@ TEST_CASE("503s from the server are retried with the same client request id") {
   fault_proxy proxy(nginx("http"));
   proxy.set_rules(nlohmann::json::parse(
       R"([{"match": {"method": "GET"}, "times": 2, "action": {"status": 503, "headers": {"Retry-After": "0"}}}])"));
-  const auto r = fetch_sync(test_settings(), get(proxy.url() + "/files/" + file.path));
+  const auto r = fetch_sync(client_settings(), get(proxy.url() + "/files/" + file.path));
   CHECK(r.status == 200);
   CHECK(r.body == to_string(file.data));
   const auto log = proxy.requests();
