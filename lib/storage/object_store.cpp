@@ -12,13 +12,21 @@
 namespace dataport {
 
 boost::asio::awaitable<bool> has_entries(object_store& store, std::string prefix) {
+  const bool root = prefix.empty();
   list_options probe;
   probe.prefix = std::move(prefix);
   probe.page_size = 1;
   probe.recursive = store.capabilities().paged_flat_listing;
   auto pager = store.list(std::move(probe));
-  while (auto page = co_await pager->next_page()) {
-    if (!page->empty()) co_return true;
+  try {
+    while (auto page = co_await pager->next_page()) {
+      if (!page->empty()) co_return true;
+    }
+  } catch (const error& e) {
+    // Below the root, a folder the server does not know has no entries: a web server answers
+    // its listing with 404 where a blob service lists an empty prefix (the mount's check of
+    // whether a file "x" is also a folder "x/" made every file opened by name vanish).
+    if (root || e.code() != errc::not_found) throw;
   }
   co_return false;
 }

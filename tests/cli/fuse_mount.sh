@@ -3,7 +3,8 @@
 # ro: find/stat/cat/cmp by SHA-256, cp -r out, a Python reader (os.scandir, seeks, random reads),
 # remote overwrite while open (old bytes or ESTALE, never a mix; a new open after the TTL sees the
 # new data), another user gets EACCES without --allow-other, unmount while a file is being read,
-# SIGTERM, clear errors for a missing container and a missing or non-empty mountpoint.
+# SIGTERM, clear errors for a missing container and a missing or non-empty mountpoint; a web
+# folder (nginx) whose files are opened by name before any listing.
 # rw: create/write/append/random write/truncate/mkdir/rename/unlink/rmdir, read back at once
 # through the mount and through REST. Every mount is lazily unmounted on exit, pass or fail.
 source "$(dirname "$0")/lib.sh"
@@ -126,6 +127,22 @@ cmp "$fg/sub/a.bin" "$WORK/src/sub/a.bin" && ok "foreground mount serves reads" 
 kill -TERM "$fgpid"; set +e; wait "$fgpid"; r=$?; set -e
 [[ $r == 0 ]] && ok "SIGTERM unmounts cleanly (exit 0)" || { rc=$r; fail "SIGTERM exit"; }
 mounted "$fg" && fail "still mounted after SIGTERM" || ok "mount gone after SIGTERM"
+
+# ---- a web folder (nginx autoindex, read only): files opened by name before any listing ---------
+# The mount checks whether a file "x" is also a folder "x/" by listing "x/"; nginx answers 404
+# there, which once made every file opened by name (no ls first) vanish with ENOENT.
+wdir="mount-web-$RANDOM$RANDOM"
+mkdir -p "$NGINX_ROOT/$wdir/sub"
+head -c 3000000 /dev/urandom >"$NGINX_ROOT/$wdir/sub/w.bin"
+head -c 5000 /dev/urandom >"$NGINX_ROOT/$wdir/sub/v.bin"
+web=$(newmp web)
+dp mount "$NGINX_URL/files/$wdir" "$web"; expect_rc 0 "mount of a web folder"
+cmp "$web/sub/w.bin" "$NGINX_ROOT/$wdir/sub/w.bin" && ok "web mount: a file opened by name first reads its exact bytes" || fail "web mount: open by name"
+cmp "$web/sub/v.bin" "$NGINX_ROOT/$wdir/sub/v.bin" && ok "web mount: a second file by name" || fail "web mount: second file"
+[[ ! -e "$web/sub/nothing.bin" ]] && ok "web mount: an absent name is ENOENT" || fail "web mount: absent name exists"
+[[ "$(ls "$web/sub" | tr '\n' ' ')" == "v.bin w.bin " ]] && ok "web mount: the folder lists its files" || fail "web mount: listing $(ls "$web/sub")"
+dp unmount "$web"; expect_rc 0 "unmount the web folder"
+rm -rf "${NGINX_ROOT:?}/$wdir"
 
 # ---- rw_mount --------------------------------------------------------------------------------------
 rw="$(newmp rw)"
