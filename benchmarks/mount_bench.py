@@ -1,7 +1,13 @@
 #!/usr/bin/env python3
 """Mount benchmark: reading through `dataport mount` against `rclone mount` (--vfs-cache-mode off
-and full) and against `dataport cp` of the same data, from one fresh Azurite, in the same run,
+and full) and against `dataport cp` of the same data, from one fresh server, in the same run,
 interleaved (A B C D A B C D ...), every read verified by sha256.
+
+Servers (--server): azurite (default; the blobs of one container; rclone's azureblob backend
+through an account SAS URL) or nginx (the same files over http with autoindex; rclone's http
+backend). Azurite is the bottleneck of every row here (3.5-5 CPU s per GiB served on the same
+two cores), so its rows compare how little CPU each client takes from it; nginx costs a few
+percent of a core, so its rows show what the FUSE layer and the reader themselves can do.
 
 Rows (--rows, names or numbers):
   1 seq         dd if=MNT/big.bin of=/dev/null bs=1M (one sequential reader)
@@ -67,7 +73,7 @@ SCHEMA_DOC = {
             "read), mount_cpu_total_s (daemon CPU from start to unmount), reader_cpu_s (the "
             "reading process during the read; dataport cp: its whole CPU), client_cpu_s "
             "(mount_cpu_s + reader_cpu_s), rss_mib (mount daemon VmHWM after the read; dataport "
-            "cp: its peak RSS), server_cpu_s (Azurite during the read), ok, error, cmd, mount_cmd "
+            "cp: its peak RSS), server_cpu_s (the server during the read), ok, error, cmd, mount_cmd "
             "(SAS signatures redacted), mount_log_tail (non-empty mount log), tool_summary",
     "summary": "one record per (row, contender): medians, spread, max RSS, and on the dataport "
                "mount record ratio_to_best_rclone and ratio_to_dataport_cp (rate over rate)",
@@ -256,6 +262,19 @@ def prepare_data(root, scale, fresh):
     return manifest
 
 
+def write_listing_files(root, manifest):
+    """The many/ folder as files under the served root (nginx), made once per data folder."""
+    folder = os.path.join(root, "many")
+    marker = os.path.join(folder, ".complete")
+    if os.path.exists(marker):
+        return
+    os.makedirs(folder, exist_ok=True)
+    for i in range(manifest["list_count"]):
+        with open(os.path.join(folder, f"f{i:06}.bin"), "wb") as f:
+            f.write(list_content(i))
+    open(marker, "w").close()
+
+
 def seed(az, root, manifest):
     t0 = time.time()
     client = bc.BlobClient(az)
@@ -369,9 +388,12 @@ class MountSession:
             self.pid = pids[0]
         else:
             mode = "off" if self.contender == RC_OFF else "full"
-            self.cmd = ["rclone", "mount", "--config", "/dev/null", "--read-only",
-                        "--azureblob-sas-url", self.b.sas_url, f":azureblob:{CONTAINER}", self.mnt,
-                        "--vfs-cache-mode", mode, "--cache-dir", self.cache,
+            if self.b.sas_url:
+                remote = ["--azureblob-sas-url", self.b.sas_url, f":azureblob:{CONTAINER}"]
+            else:
+                remote = ["--http-url", self.b.container_url + "/", ":http:"]
+            self.cmd = ["rclone", "mount", "--config", "/dev/null", "--read-only"] + remote + [
+                        self.mnt, "--vfs-cache-mode", mode, "--cache-dir", self.cache,
                         "--log-file", self.log, "--log-level", "NOTICE"]
             ACTIVE.append(self)
             with open(self.log + ".out", "wb") as out:
@@ -479,12 +501,20 @@ def slug(text):
 
 
 class Bench:
-    def __init__(self, args, manifest, az, data_root):
-        self.args, self.manifest, self.az, self.data_root = args, manifest, az, data_root
+    def __init__(self, args, manifest, server, data_root):
+        """`server`: a bench_common.Azurite (the container) or bench_common.Nginx (the files)."""
+        self.args, self.manifest, self.data_root = args, manifest, data_root
+        self.az = server if isinstance(server, bc.Azurite) else None
+        self.server = server
         self.runs, self.failures = [], []
-        self.container_url = f"{az.url}/{bc.ACCOUNT}/{CONTAINER}"
-        self.sas_url = f"{az.url}/{bc.ACCOUNT}?{bc.account_sas(az)}"
-        self.env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=bc.connection_string(az))
+        if self.az:
+            self.container_url = f"{server.url}/{bc.ACCOUNT}/{CONTAINER}"
+            self.sas_url = f"{server.url}/{bc.ACCOUNT}?{bc.account_sas(server)}"
+            self.env = dict(os.environ,
+                            AZURE_STORAGE_CONNECTION_STRING=bc.connection_string(server))
+        else:
+            self.container_url, self.sas_url = server.url(), None
+            self.env = dict(os.environ)
         self.tmp = os.path.join(args.workdir, "tmp")
         os.makedirs(self.tmp, exist_ok=True)
         self.seq = 0
@@ -499,7 +529,7 @@ class Bench:
               f"{rec.get('wall_s') or 0:7.2f} s {rate or 0:9.1f} {unit:<9}{first}  "
               f"mount cpu {fmt(rec.get('mount_cpu_s'), '.2f'):>5}  reader cpu "
               f"{fmt(rec.get('reader_cpu_s'), '.2f'):>5}  rss {fmt(rec.get('rss_mib'), '.0f'):>4} MiB"
-              f"  azurite cpu {fmt(rec.get('server_cpu_s'), '.2f'):>5}  "
+              f"  server cpu {fmt(rec.get('server_cpu_s'), '.2f'):>5}  "
               f"{'ok' if rec['ok'] else 'FAILED'}", flush=True)
         if rec.get("mount_log_tail"):
             print("    mount log: " + rec["mount_log_tail"][-600:].replace("\n", "\n      "))
@@ -535,8 +565,9 @@ class Bench:
     def recover_server(self, after):
         """After a failed run: if Azurite no longer serves big.bin correctly (rclone's aborted
         reads have left it answering HTTP 500 for that blob), restart it on the same port and
-        folder so the runs after it measure the client, not a broken server."""
-        if self.server_ok():
+        folder so the runs after it measure the client, not a broken server. (nginx serves
+        files from disk: nothing to recover.)"""
+        if not self.az or self.server_ok():
             return
         print(f"    Azurite no longer serves big.bin after {after}'s failed run: restarting it",
               flush=True)
@@ -583,7 +614,7 @@ class Bench:
         if not session.alive():
             rec["error"] = f"{session.contender} daemon is gone before the read (crashed?)"
             return None
-        cpu0, az0 = session.cpu(), self.az.cpu_seconds()
+        cpu0, az0 = session.cpu(), self.server.cpu_seconds()
         try:
             res = bc.run_child(cmd, env=self.env, timeout=self.args.timeout, logdir=self.tmp)
         except bc.ChildFailed as e:
@@ -594,7 +625,7 @@ class Bench:
                 rec["error"] += f"\n{session.contender} daemon is gone (crashed?)"
             return None
         rec["mount_cpu_s"] = session.cpu() - cpu0
-        rec["server_cpu_s"] = self.az.cpu_seconds() - az0
+        rec["server_cpu_s"] = self.server.cpu_seconds() - az0
         rec["rss_mib"] = vm_hwm_mib(session.pid)
         if not session.alive():
             rec["error"] = f"{session.contender} daemon is gone after the read (crashed?)"
@@ -770,10 +801,10 @@ class Bench:
             want = {"big.bin": m["big"]["sha256"]}
         cmd += ["--json", "--progress", "none"]
         rec["cmd"] = bc.redact(" ".join(cmd))
-        az0 = self.az.cpu_seconds()
+        az0 = self.server.cpu_seconds()
         try:
             res = bc.run_child(cmd, env=self.env, timeout=a.timeout, logdir=self.tmp)
-            rec.update(server_cpu_s=self.az.cpu_seconds() - az0, wall_s=res["wall_s"],
+            rec.update(server_cpu_s=self.server.cpu_seconds() - az0, wall_s=res["wall_s"],
                        client_cpu_s=res["cpu_s"], rss_mib=res["rss_mib"], ok=True)
             last = res["stdout"].strip().splitlines()[-1:]
             if last and last[0].startswith("{"):
@@ -852,11 +883,11 @@ def print_summary(summary, args, manifest):
                       fmt(s["ratio_to_best_rclone"], ".2f"), fmt(s["ratio_to_dataport_cp"], ".2f")])
     big = manifest["big"]["size"]
     bc.print_table(
-        f"Mount benchmark (median of {args.rounds}; big.bin {big / MIB:.0f} MiB, "
+        f"Mount benchmark ({args.server}; median of {args.rounds}; big.bin {big / MIB:.0f} MiB, "
         f"{len(manifest['small'])} x 500 KiB, {manifest['list_count']} entries; "
         "MB/s = 10^6 B/s; CPU in seconds)",
         ["row", "contender", "MB/s", "spread", "wall s", "first s", "mount CPU", "reader CPU",
-         "client CPU", "RSS MiB", "Azurite CPU", "mount s", "x best rclone", "x dataport cp"],
+         "client CPU", "RSS MiB", "server CPU", "mount s", "x best rclone", "x dataport cp"],
         table)
 
 
@@ -877,6 +908,8 @@ def main():
                          "(repeatable)")
     ap.add_argument("--workdir", default="/var/tmp/dataport-mount-bench")
     ap.add_argument("--fresh-data", action="store_true")
+    ap.add_argument("--server", choices=("azurite", "nginx"), default="azurite",
+                    help="where the data is served from (see above)")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds Azurite rests after seeding")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per read")
     ap.add_argument("--fail-fast", action="store_true")
@@ -923,7 +956,7 @@ def main():
                         "small": {"count": len(manifest["small"]), "size_each": SMALL_SIZE},
                         "list": {"entries": manifest["list_count"]}},
                "runs": [], "summary": []}
-    az, bench = None, None
+    az, nginx, bench = None, None, None
 
     def save():
         if bench:
@@ -934,14 +967,21 @@ def main():
             json.dump(payload, f, indent=2)
 
     try:
-        az_dir = os.path.join(args.workdir, "azurite")
-        bc.remove_tree(az_dir)
-        az = bc.Azurite(az_dir)
-        print(f"seeding Azurite at {az.url}: big.bin, {len(manifest['small'])} small files, "
-              f"{manifest['list_count']} listing blobs (8 threads) ...", flush=True)
-        seed(az, data_root, manifest)
-        time.sleep(args.settle)
-        bench = Bench(args, manifest, az, data_root)
+        if args.server == "nginx":
+            if "list" in rows:
+                write_listing_files(data_root, manifest)
+            nginx = bc.Nginx(os.path.join(args.workdir, "nginx"), data_root)
+            print(f"nginx serves {data_root} at {nginx.url()}", flush=True)
+            bench = Bench(args, manifest, nginx, data_root)
+        else:
+            az_dir = os.path.join(args.workdir, "azurite")
+            bc.remove_tree(az_dir)
+            az = bc.Azurite(az_dir)
+            print(f"seeding Azurite at {az.url}: big.bin, {len(manifest['small'])} small files, "
+                  f"{manifest['list_count']} listing blobs (8 threads) ...", flush=True)
+            seed(az, data_root, manifest)
+            time.sleep(args.settle)
+            bench = Bench(args, manifest, az, data_root)
         groups = [("seq", ["seq"]), ("quarters", ["quarters"]),
                   ("small", [r for r in rows if r in ("small", "small-warm")]), ("list", ["list"]),
                   ("random", ["random"])]
@@ -963,7 +1003,8 @@ def main():
                     bench.recover_server(name)
             save()
     except KeyboardInterrupt as e:
-        print(f"\ninterrupted ({str(e) or 'Ctrl-C'}): unmounting and stopping Azurite ...", flush=True)
+        print(f"\ninterrupted ({str(e) or 'Ctrl-C'}): unmounting and stopping the server ...",
+              flush=True)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         raise SystemExit(130)
     finally:
@@ -976,6 +1017,8 @@ def main():
         sweep_stale_mounts(os.path.join(args.workdir, "mnt"))
         if az:
             az.stop()
+        if nginx:
+            nginx.stop()
         bc.remove_tree(os.path.join(args.workdir, "azurite"))
         bc.remove_tree(os.path.join(args.workdir, "dl"))
         bc.remove_tree(os.path.join(args.workdir, "cache"))
