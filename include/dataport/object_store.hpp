@@ -49,9 +49,10 @@ class object_store;
 /// Whether anything exists under `prefix` (a folder's existence; "" = the store's root, which
 /// also proves the store answers: errors such as a missing container or refused credentials
 /// are thrown; below the root, a listing the store answers with not_found counts as no entries,
-/// as on a web server without that folder). Lists one entry, flat where the store has paged_flat_listing (blob: the service
-/// answers that in constant time however the names below are grouped); more requests only when
-/// the service returns an empty page with a continuation. Same thread-safety as list().
+/// as on a web server without that folder). Lists one entry, flat where the store has
+/// paged_flat_listing (blob: the service answers that in constant time however the names below are
+/// grouped); more requests only when the service returns an empty page with a continuation. Same
+/// thread-safety as list().
 boost::asio::awaitable<bool> has_entries(object_store& store, std::string prefix);
 
 /// Lazily paged listing: each next_page() issues at most one service request.
