@@ -141,6 +141,11 @@ cmp "$web/sub/w.bin" "$NGINX_ROOT/$wdir/sub/w.bin" && ok "web mount: a file open
 cmp "$web/sub/v.bin" "$NGINX_ROOT/$wdir/sub/v.bin" && ok "web mount: a second file by name" || fail "web mount: second file"
 [[ ! -e "$web/sub/nothing.bin" ]] && ok "web mount: an absent name is ENOENT" || fail "web mount: absent name exists"
 [[ "$(ls "$web/sub" | tr '\n' ' ')" == "v.bin w.bin " ]] && ok "web mount: the folder lists its files" || fail "web mount: listing $(ls "$web/sub")"
+# mtimes from Last-Modified (a stat) or the index's date column (minutes), never 1970
+for f in w.bin v.bin; do
+  d=$(( $(stat -c %Y "$web/sub/$f") - $(stat -c %Y "$NGINX_ROOT/$wdir/sub/$f") ))
+  (( d > -60 && d < 60 )) && ok "web mount: $f has the server's mtime" || fail "web mount: $f mtime off by $d s"
+done
 dp unmount "$web"; expect_rc 0 "unmount the web folder"
 rm -rf "${NGINX_ROOT:?}/$wdir"
 

@@ -150,5 +150,24 @@ TEST_CASE("nginx autoindex pages decode names, sizes and folders") {
   CHECK((*entries)[1].is_directory);
   CHECK((*entries)[2].path == "files/t1/\xC3\xA9t\xC3\xA9.bin");
   CHECK((*entries)[2].size == 1048576);
+  // Dates (UTC): 29-Feb-2024 23:59 = 1709251140 s; 22-Nov-2023 10:00 = 1700647200 s.
+  auto seconds = [](const object_info& e) {
+    REQUIRE(e.last_modified.has_value());
+    return std::chrono::duration_cast<std::chrono::seconds>(e.last_modified->time_since_epoch())
+        .count();
+  };
+  CHECK(seconds((*entries)[0]) == 1709251140);
+  CHECK(seconds((*entries)[1]) == 1700647200);
+  CHECK(seconds((*entries)[2]) == 1700647200);
   CHECK_FALSE(storage_detail::parse_autoindex("<html>hello</html>", "").has_value());
+}
+
+TEST_CASE("autoindex dates: the nginx format or nothing") {
+  CHECK(storage_detail::parse_autoindex_time("01-Jan-1970 00:00")->time_since_epoch().count() == 0);
+  for (const char* bad :
+       {"", "31-Feb-2024 10:00", "22-Nvx-2023 10:00", "22-Nov-2023 24:00", "22-Nov-2023 10:60",
+        "2-Nov-2023 10:00 ", "22/Nov/2023 10:00", "22-Nov-1969 10:00", "aa-Nov-2023 10:00"}) {
+    INFO(bad);
+    CHECK_FALSE(storage_detail::parse_autoindex_time(bad).has_value());
+  }
 }
