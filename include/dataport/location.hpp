@@ -58,7 +58,7 @@ struct location {
 
 /// The path to pass to the location's object_store. Stores are rooted at the container (blob,
 /// dfs), the origin (https) or the file-system root (local), so this is location::path, without
-/// its leading '/' for local locations.
+/// its leading '/' for local and https locations (as those stores list their entries).
 std::string store_path(const location& where);
 
 }  // namespace dataport

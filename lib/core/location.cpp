@@ -35,7 +35,11 @@ std::string_view credential_config::kind_name() const noexcept {
 }
 
 std::string store_path(const location& where) {
-  if (where.backend != backend_kind::local) return where.path;
+  // Blob and dfs paths are blob names: a leading '/' is part of the name. Local paths are
+  // absolute and web paths origin-rooted; their stores list entries without the '/', so the
+  // path given to them goes without it too (a mount compares the two: with the '/', a web
+  // folder's listing never matched a lookup and every file cost two extra requests).
+  if (where.backend == backend_kind::blob || where.backend == backend_kind::dfs) return where.path;
   std::string_view path = where.path;
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   return std::string(path);

@@ -140,6 +140,14 @@ dp mount "$NGINX_URL/files/$wdir" "$web"; expect_rc 0 "mount of a web folder"
 cmp "$web/sub/w.bin" "$NGINX_ROOT/$wdir/sub/w.bin" && ok "web mount: a file opened by name first reads its exact bytes" || fail "web mount: open by name"
 cmp "$web/sub/v.bin" "$NGINX_ROOT/$wdir/sub/v.bin" && ok "web mount: a second file by name" || fail "web mount: second file"
 [[ ! -e "$web/sub/nothing.bin" ]] && ok "web mount: an absent name is ENOENT" || fail "web mount: absent name exists"
+# The second name looked up in a folder lists it once; the names after it come from that listing
+# (a web store's paths once carried a leading '/' that its listing lacked: nothing matched, and
+# every file opened by name cost a HEAD and a folder check besides its GET).
+access="$DATAPORT_TEST_STATE/logs/nginx-access.log"
+n=$(grep -cE "\"(HEAD /files/$wdir/sub/v\.bin|GET /files/$wdir/sub/v\.bin/) " "$access" || true)
+[[ $n == 0 ]] && ok "web mount: the file opened after the folder listing cost no stat or folder check" || fail "web mount: $n stat/folder-check requests for v.bin"
+n=$(grep -cE "\"GET /files/$wdir/sub/ " "$access" || true)
+[[ $n == 1 ]] && ok "web mount: the folder was listed once" || fail "web mount: the folder was listed $n times"
 [[ "$(ls "$web/sub" | tr '\n' ' ')" == "v.bin w.bin " ]] && ok "web mount: the folder lists its files" || fail "web mount: listing $(ls "$web/sub")"
 # mtimes from Last-Modified (a stat) or the index's date column (minutes), never 1970
 for f in w.bin v.bin; do
