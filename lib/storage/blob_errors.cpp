@@ -137,7 +137,11 @@ error make_blob_error(const failed_response& response, std::string_view operatio
       fmt::format("{} '{}' at {} failed: HTTP {}", operation, target, where, response.status);
   if (!details.service_code.empty()) message += " " + details.service_code;
   if (!details.request_id.empty()) message += fmt::format(" (request id {})", details.request_id);
-  if (!body.message.empty()) message += ": " + body.message;
+  if (!body.message.empty()) {
+    std::string_view said = body.message;  // the service's sentence ends with its own '.'
+    while (!said.empty() && (said.back() == '.' || said.back() == ' ')) said.remove_suffix(1);
+    message += fmt::format(": {}", said);
+  }
   message += fmt::format(". {}", advice_for(category));
   return error(category, message, std::move(details));
 }

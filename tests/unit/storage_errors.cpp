@@ -99,3 +99,14 @@ TEST_CASE("error text prefers the x-ms-error-code header and gives advice") {
     CHECK_FALSE(advice_for(code).empty());
   }
 }
+
+TEST_CASE("a service message's own full stop is not doubled") {
+  const std::string body =
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>ContainerNotFound</Code>"
+      "<Message>The specified container does not exist.</Message></Error>";
+  const auto err =
+      make_blob_error({404, "", "rid-7", body}, "upload of blob", "c/x", "http://127.0.0.1:1/a");
+  const std::string text = err.what();
+  CHECK_THAT(text, Catch::Contains("The specified container does not exist. check the account"));
+  CHECK(text.find("..") == std::string::npos);
+}
