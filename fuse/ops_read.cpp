@@ -358,6 +358,13 @@ void op_open_read(fuse_req_t req, const std::string& rel, fuse_file_info* fi) {
     std::optional<object_info> known;
     if (auto cached = fs.services->attributes().get(fs.store_id, path); cached && *cached)
       known = **cached;
+    if (known && known->etag.empty() && !known->is_directory) {
+      // From a web folder's listing, which has no ETags: the open asks the server for one, since
+      // the handle pins its version with it (If-Match) and the kernel keeps a file's pages only
+      // while it is unchanged (keep_cache below). The answer replaces the cached attributes.
+      fs.services->attributes().invalidate(fs.store_id, path);
+      known.reset();
+    }
     if (!known) known = fs.ctx->run(fs.services->attributes().stat(*fs.store, path));
     if (known->is_directory) return (void)fuse_reply_err(req, EISDIR);
     auto handle = std::make_unique<file_handle>();
