@@ -126,18 +126,7 @@ struct target {
   }
 };
 
-/// The errc a call throws (errc::ok when it does not throw); keeps the message.
-inline errc code_of(const std::function<void()>& call, std::string* message = nullptr,
-                    service_details* details = nullptr) {
-  try {
-    call();
-  } catch (const error& e) {
-    if (message) *message = e.what();
-    if (details) *details = e.details();
-    return e.code();
-  }
-  return errc::ok;
-}
+using test::code_of;
 
 inline std::vector<std::byte> slice(const std::vector<std::byte>& data, std::size_t offset,
                                     std::size_t n) {

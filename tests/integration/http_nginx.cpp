@@ -83,7 +83,7 @@ TEST_CASE("GET into a string body, and a body over max_body is refused") {
   CHECK(r.body == to_string(file.data));
   send_options small;
   small.max_body = 1000;
-  CHECK(failure_code([&] {
+  CHECK(code_of([&] {
           fetch_sync(client_settings(), get(nginx("http") + "/files/" + file.path), small);
         }) == errc::protocol);
 }
@@ -107,7 +107,7 @@ TEST_CASE("a body longer than body_into is a protocol error") {
   std::vector<std::byte> buffer(100);
   send_options o;
   o.body_into = std::span<std::byte>(buffer);
-  CHECK(failure_code([&] {
+  CHECK(code_of([&] {
           fetch_sync(client_settings(), get(nginx("http") + "/files/" + file.path), o);
         }) == errc::protocol);
 }
@@ -166,7 +166,7 @@ TEST_CASE("https verifies the server with the CA bundle and refuses without it")
   settings no_ca = client_settings();
   no_ca.ca_file.clear();
   std::string message;
-  CHECK(failure_code([&] { fetch_sync(no_ca, get(url + "?sig=verysecretsignature")); }, &message) ==
+  CHECK(code_of([&] { fetch_sync(no_ca, get(url + "?sig=verysecretsignature")); }, &message) ==
         errc::tls);
   CHECK(message.find("DATAPORT_CA_FILE") != std::string::npos);
   CHECK(message.find("127.0.0.1") != std::string::npos);
@@ -181,7 +181,7 @@ TEST_CASE("a certificate for another name is refused") {
   auto url = nginx("https");
   url.replace(url.find("127.0.0.1"), 9, "localhost");
   std::string message;
-  CHECK(failure_code([&] { fetch_sync(client_settings(), get(url + "/files/x")); }, &message) ==
+  CHECK(code_of([&] { fetch_sync(client_settings(), get(url + "/files/x")); }, &message) ==
         errc::tls);
   CHECK(message.find("host name") != std::string::npos);
 }
@@ -236,7 +236,7 @@ TEST_CASE("connection refused is retried, then reported with what to do") {
   auto counters = std::make_shared<metrics>();
   std::string message;
   const auto url = "http://127.0.0.1:" + std::to_string(unused_port()) + "/x";
-  CHECK(failure_code([&] { fetch_sync(s, get(url), {}, counters); }, &message) ==
+  CHECK(code_of([&] { fetch_sync(s, get(url), {}, counters); }, &message) ==
         errc::transient_exhausted);
   CHECK(message.find("3 attempts") != std::string::npos);
   CHECK(message.find(url) != std::string::npos);
@@ -246,7 +246,7 @@ TEST_CASE("connection refused is retried, then reported with what to do") {
 }
 
 TEST_CASE("unsupported schemes are refused before any connection") {
-  CHECK(failure_code([&] { fetch_sync(client_settings(), get("ftp://127.0.0.1/x")); }) ==
+  CHECK(code_of([&] { fetch_sync(client_settings(), get("ftp://127.0.0.1/x")); }) ==
         errc::invalid_argument);
 }
 
@@ -303,7 +303,7 @@ TEST_CASE("a silent server with no retries left is a timeout error") {
   s.idle_timeout = milliseconds(200);
   s.http_retry_count = 0;
   std::string message;
-  CHECK(failure_code([&] { fetch_sync(s, get(proxy.url() + "/files/" + file.path)); }, &message) ==
+  CHECK(code_of([&] { fetch_sync(s, get(proxy.url() + "/files/" + file.path)); }, &message) ==
         errc::timeout);
   CHECK(message.find("DATAPORT_IDLE_TIMEOUT_MS") != std::string::npos);
 }

@@ -35,10 +35,6 @@ response fetch_sync(const settings& config, std::string url, send_options option
   return client_fetch(config, std::move(r), std::move(options), std::move(counters));
 }
 
-errc failure_of(const std::function<void()>& f, std::string& message) {
-  return failure_code(f, &message);
-}
-
 }  // namespace
 
 TEST_CASE("https bodies are byte-identical into a buffer, through a small scratch and in rooms") {
@@ -125,7 +121,7 @@ TEST_CASE("https: a server that accepts and never answers fails the handshake at
   s.http_retry_count = 0;
   std::string message;
   const auto started = std::chrono::steady_clock::now();
-  CHECK(failure_of([&] { fetch_sync(s, fmt::format("https://127.0.0.1:{}/x", port)); }, message) ==
+  CHECK(code_of([&] { fetch_sync(s, fmt::format("https://127.0.0.1:{}/x", port)); }, &message) ==
         errc::timeout);
   const auto took = std::chrono::steady_clock::now() - started;
   CHECK(took >= milliseconds(400));
@@ -147,7 +143,7 @@ TEST_CASE("https: a server that hangs up during the handshake is a network error
   s.http_retry_count = 0;
   std::string message;
   const auto code =
-      failure_of([&] { fetch_sync(s, fmt::format("https://127.0.0.1:{}/x", port)); }, message);
+      code_of([&] { fetch_sync(s, fmt::format("https://127.0.0.1:{}/x", port)); }, &message);
   hang_up.join();
   CHECK(code == errc::network);
   CHECK(message.find("TLS handshake") != std::string::npos);
@@ -188,8 +184,8 @@ TEST_CASE("https: a body that stalls fails at the idle timeout, not at the conne
   o.body_into = std::span<std::byte>(buffer);
   std::string message;
   const auto started = std::chrono::steady_clock::now();
-  const auto code = failure_of(
-      [&] { fetch_sync(s, fmt::format("https://127.0.0.1:{}/stall", port), o); }, message);
+  const auto code =
+      code_of([&] { fetch_sync(s, fmt::format("https://127.0.0.1:{}/stall", port), o); }, &message);
   const auto took = std::chrono::steady_clock::now() - started;
   server.join();
   CHECK(code == errc::timeout);

@@ -41,16 +41,4 @@ inline http::response client_fetch(const settings& config, http::request req,
   return run_async(client_send(config, std::move(counters), std::move(req), std::move(options)));
 }
 
-/// errc of the dataport::error `f` throws (errc::ok if it does not), its message into `message`.
-template <class F>
-errc failure_code(F&& f, std::string* message = nullptr) {
-  try {
-    f();
-  } catch (const error& e) {
-    if (message) *message = e.what();
-    return e.code();
-  }
-  return errc::ok;
-}
-
 }  // namespace dataport::test

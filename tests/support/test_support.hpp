@@ -33,7 +33,25 @@
 #pragma GCC diagnostic pop
 #include <nlohmann/json.hpp>
 
+#include "dataport/error.hpp"
+
 namespace dataport::test {
+
+// ---- errors -------------------------------------------------------------------------------------
+
+/// The errc of the dataport::error that `call` throws (errc::ok when it returns), with its message
+/// and service details copied into the outputs given. Other exceptions pass through.
+template <class F>
+errc code_of(F&& call, std::string* message = nullptr, service_details* details = nullptr) {
+  try {
+    call();
+  } catch (const error& e) {
+    if (message) *message = e.what();
+    if (details) *details = e.details();
+    return e.code();
+  }
+  return errc::ok;
+}
 
 // ---- servers ------------------------------------------------------------------------------------
 

@@ -373,14 +373,7 @@ TEST_CASE("MLTable file-set store shows the layout tree and forwards reads", "[m
   CHECK(dataport::test::to_string(std::span(whole).first(read_copy.bytes)) == ev.rewritten_yaml);
   CHECK_THAT(ev.rewritten_yaml, Catch::Contains("pattern: ./" + data_dir + "/*.csv"));
 
-  const auto code_of = [](auto&& call) {
-    try {
-      call();
-    } catch (const dataport::error& e) {
-      return e.code();
-    }
-    return errc::ok;
-  };
+  using dataport::test::code_of;
   CHECK(code_of([&] { ctx.run(store->stat("_local/nope")); }) == errc::not_found);
   CHECK(code_of([&] { ctx.run(store->remove(data_dir + "/a.csv")); }) == errc::unsupported);
   const std::vector<std::byte> data(3);
