@@ -193,7 +193,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     if (!options.content_md5.empty())
       http::set_header(req.headers, "Content-MD5", options.content_md5);
     auto resp = co_await send(std::move(req));
-    if (resp.status != 201) fail(resp, "upload of blob", path);
+    if (resp.status != 201) fail_write(resp, "upload of blob", path);
     co_return info_from_headers(path, resp, data.size());
   }
 
@@ -205,7 +205,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
     req.body = data;
     if (!content_md5.empty()) http::set_header(req.headers, "Content-MD5", content_md5);
     auto resp = co_await send(std::move(req));
-    if (resp.status != 201) fail(resp, "staging a block of blob", path);
+    if (resp.status != 201) fail_write(resp, "staging a block of blob", path);
   }
 
   awaitable<object_info> commit_blocks(std::string path, std::vector<std::string> block_ids,
@@ -232,7 +232,7 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
                                   return a == sd::encode_block_id(b);
                                 });
       }
-      if (!own_commit) fail(resp, "committing the blocks of blob", path);
+      if (!own_commit) fail_write(resp, "committing the blocks of blob", path);
     }
     // Put Block List returns neither size nor type; a HEAD gives the complete picture.
     co_return co_await stat(path);
@@ -468,6 +468,21 @@ class blob_store final : public object_store, public std::enable_shared_from_thi
                               "overwrite or skip-identical",
                               container_, path),
                   service_details{resp.status, code, header_text(resp, "x-ms-request-id")});
+    }
+    fail_write(resp, operation, path);
+  }
+
+  /// A refused write: a missing container says how to create it; the rest as fail().
+  [[noreturn]] void fail_write(const http::response& resp, std::string_view operation,
+                               std::string_view path) const {
+    const auto code = header_text(resp, "x-ms-error-code");
+    if (resp.status == 404 && code == "ContainerNotFound") {
+      throw error(errc::not_found,
+                  fmt::format("{} '{}/{}' at {} failed: the container '{}' does not exist. "
+                              "Create it first, or let dataport create it: dataport cp (or put) "
+                              "--create-container",
+                              operation, container_, path, where_text_, container_),
+                  service_details{404, code, header_text(resp, "x-ms-request-id")});
     }
     fail(resp, operation, path);
   }
