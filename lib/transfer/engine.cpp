@@ -343,6 +343,7 @@ class engine {
                                                r.bytes, offset, length));
       }
     } catch (const dataport::error& e) {
+      stop_if_fatal(e);
       job.fail(e.code(), e.what());
     } catch (const std::exception& e) {
       job.fail(errc::internal, e.what());
@@ -421,6 +422,7 @@ class engine {
         if (job.server_side && job.plan.chunk_count > 0) ++copied_by_service_;
         co_return;
       } catch (const dataport::error& e) {
+        stop_if_fatal(e);
         job.fail(e.code(), e.what());
       }
     }
@@ -467,6 +469,15 @@ class engine {
       co_await copy_chunk(*job, i, length, std::span(buffer).first(length));
     }
     co_await finish(*job);
+  }
+
+  /// A missing container fails every file that follows the same way: the transfer stops and the
+  /// error ends it (one clear message, not one failed request and line per file).
+  void stop_if_fatal(const dataport::error& e) {
+    if (e.details().service_code != "ContainerNotFound") return;
+    std::lock_guard lock(summary_mutex_);
+    if (!fatal_) fatal_ = std::make_exception_ptr(e);
+    stop_ = true;
   }
 
   void record_failure(const std::string& path, errc code, const std::string& reason) {

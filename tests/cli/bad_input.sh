@@ -18,6 +18,13 @@ nocont="nocont$RANDOM$RANDOM"
 dp cp "$WORK/x.txt" "$AZ_URL/devstoreaccount1/$nocont/x.txt"; expect_rc 1 "upload into a missing container"
 expect_err "container '$nocont' does not exist" "the message names the missing container"
 expect_err "--create-container" "the message says how to create it"
+# A folder into a missing container stops at the first such failure with that one error, rather
+# than failing every file in turn.
+mkdir -p "$WORK/forty"; for i in $(seq 40); do printf '%s\n' "$i" >"$WORK/forty/f$i.txt"; done
+dp cp -R "$WORK/forty/" "$AZ_URL/devstoreaccount1/$nocont/forty/"; expect_rc 1 "a folder into a missing container"
+expect_err_re "error: .*container '$nocont' does not exist" "the transfer ends with the container error"
+n=$(grep -c "failed: f" "$WORK/err" || true)
+(( n < 40 )) && ok "the transfer stopped ($n of 40 files attempted)" || fail "all $n files were attempted"
 dp --set DATASET_MOUNT_READ_BLOCK_SIZE=lots ls "$base/"; expect_rc 2 "bad --set value"
 expect_err "DATASET_MOUNT_READ_BLOCK_SIZE" "the message names the setting"
 DATASET_MOUNT_READ_BLOCK_SIZE=abc dp ls "$base/"; expect_rc 2 "bad environment value"
