@@ -23,6 +23,11 @@ Every mount run gets a fresh mountpoint and a fresh --cache-dir (cold), except r
 the second pass on row 3's mount. `dataport cp` is the download reference for rows 1-3. Row 6
 is checked against the same reads of the local copy of big.bin (sha256 of the bytes read).
 
+Contenders: `dataport mount` runs with the defaults (both cache tiers); `dataport mount (preset)`
+with the scenario preset the platform recommends for the row (rows 1-4 only): large-sequential
+(row 1), large-parallel (row 2), small-files-once (rows 3-4): block mode without the disk and RAM
+tiers, so data read once costs no cache writes.
+
 Usage:
   benchmarks/mount_bench.py --dataport build/dataport                   # full run
   benchmarks/mount_bench.py --dataport build/dataport --scale 0.05 --rounds 1   # smoke run
@@ -57,9 +62,14 @@ ROWS = [("seq", "1 seq read (dd bs=1M)"),
         ("list", "5 scandir"),
         ("random", "6 random 64 KiB reads")]
 ROW_LABEL = dict(ROWS)
-DP_MOUNT, RC_OFF, RC_FULL, DP_CP = ("dataport mount", "rclone mount (vfs off)",
-                                    "rclone mount (vfs full)", "dataport cp")
-CONTENDERS = [DP_MOUNT, RC_OFF, RC_FULL, DP_CP]
+DP_MOUNT, DP_PRESET, RC_OFF, RC_FULL, DP_CP = (
+    "dataport mount", "dataport mount (preset)", "rclone mount (vfs off)",
+    "rclone mount (vfs full)", "dataport cp")
+CONTENDERS = [DP_MOUNT, DP_PRESET, RC_OFF, RC_FULL, DP_CP]
+DATAPORT_MOUNTS = (DP_MOUNT, DP_PRESET)
+# The platform's recommended preset per row group (docs: the reference's scenarios).
+PRESET_FOR_GROUP = {"seq": "large-sequential", "quarters": "large-parallel",
+                    "small": "small-files-once"}
 SCHEMA = "dataport-mount-bench/1"
 SCHEMA_DOC = {
     "schema": "always " + SCHEMA,
@@ -356,8 +366,8 @@ def sweep_stale_mounts(under):
 class MountSession:
     """One dataport or rclone mount of the container on a fresh mountpoint and cache folder."""
 
-    def __init__(self, bench, contender, tag):
-        self.b, self.contender, self.tag = bench, contender, tag
+    def __init__(self, bench, contender, tag, group):
+        self.b, self.contender, self.tag, self.group = bench, contender, tag, group
         w = bench.args.workdir
         self.mnt = os.path.join(w, "mnt", tag)
         self.cache = os.path.join(w, "cache", tag)
@@ -374,9 +384,11 @@ class MountSession:
         os.makedirs(self.mnt, exist_ok=True)
         os.makedirs(os.path.dirname(self.log), exist_ok=True)
         t0 = time.perf_counter()
-        if self.contender == DP_MOUNT:
+        if self.contender in DATAPORT_MOUNTS:
+            preset = (["--preset", PRESET_FOR_GROUP[self.group]] if self.contender == DP_PRESET
+                      else [])
             self.cmd = [a.dataport, "mount", self.b.container_url, self.mnt, "--cache-dir",
-                        self.cache, "--log-file", self.log] + a.mount_arg
+                        self.cache, "--log-file", self.log] + preset + a.mount_arg
             ACTIVE.append(self)
             p = subprocess.run(self.cmd, env=self.b.env, capture_output=True, text=True,
                                timeout=120, stdin=subprocess.DEVNULL)
@@ -449,7 +461,7 @@ class MountSession:
         if self.hung:  # a stat of the mountpoint could hang: detach it without asking
             lazy_unmount(self.mnt)
         elif os.path.ismount(self.mnt):
-            if self.contender == DP_MOUNT:
+            if self.contender in DATAPORT_MOUNTS:
                 try:
                     p = subprocess.run([self.b.args.dataport, "unmount", self.mnt],
                                        capture_output=True, text=True, timeout=60)
@@ -656,7 +668,7 @@ class Bench:
 
     def run_mount(self, group, contender, rnd, rows):
         """One fresh mount: the timed read(s) of the group, an untimed verifying read, unmount."""
-        session = MountSession(self, contender, f"{group}-{slug(contender)}-r{rnd + 1}")
+        session = MountSession(self, contender, f"{group}-{slug(contender)}-r{rnd + 1}", group)
         m = self.manifest
         recs = []
         try:
@@ -859,7 +871,7 @@ def summarize(runs, rows_order):
         cp = next((r["median_rate"] for r in rows if r["contender"] == DP_CP), None)
         for r in rows:
             r["ratio_to_best_rclone"] = r["ratio_to_dataport_cp"] = None
-            if r["contender"] == DP_MOUNT and r["median_rate"]:
+            if r["contender"] in DATAPORT_MOUNTS and r["median_rate"]:
                 if rclone:
                     r["ratio_to_best_rclone"] = r["median_rate"] / max(rclone)
                 if cp:
@@ -902,7 +914,8 @@ def main():
     ap.add_argument("--rows", default=",".join(r for r, _ in ROWS),
                     help="comma list of seq,quarters,small,small-warm,list,random (or 1-6)")
     ap.add_argument("--contenders", default="all",
-                    help="comma list of: dataport-mount, rclone-off, rclone-full, dataport-cp")
+                    help="comma list of: dataport-mount, dataport-mount-preset, rclone-off, "
+                         "rclone-full, dataport-cp")
     ap.add_argument("--mount-arg", action="append", default=[],
                     help="extra argument for every dataport mount, e.g. --mount-arg=--preset=... "
                          "(repeatable)")
@@ -931,7 +944,8 @@ def main():
         c for c in CONTENDERS if slug(c).replace("-mount-vfs", "") in
         [x.strip() for x in args.contenders.split(",")]]
     if not contenders:
-        raise SystemExit("no contender selected: use dataport-mount, rclone-off, rclone-full, dataport-cp")
+        raise SystemExit("no contender selected: use dataport-mount, dataport-mount-preset, "
+                         "rclone-off, rclone-full, dataport-cp")
 
     def stop_on_signal(sig, _frame):
         raise KeyboardInterrupt(f"signal {sig}")
@@ -990,7 +1004,8 @@ def main():
             if not group_rows:
                 continue
             cp_applies = group in ("seq", "quarters") or "small" in group_rows
-            names = [c for c in contenders if c != DP_CP or cp_applies]
+            names = [c for c in contenders if (c != DP_CP or cp_applies) and
+                     (c != DP_PRESET or group in PRESET_FOR_GROUP)]
             print(f"\n== {', '.join(ROW_LABEL[r] for r in group_rows)}: {', '.join(names)}",
                   flush=True)
             for rnd, name in bc.interleave(args.rounds, names):
