@@ -324,6 +324,20 @@ class ChildFailed(RuntimeError):
 GNU_TIME = "/usr/bin/time"
 
 
+def settle_writeback(path):
+    """Flushes the dirty pages of the file system that holds `path` (syncfs), so that a timed run
+    does not pay for the writeback of the run before it: `dataport cp` of 1 GiB ranged from 414 to
+    1372 MB/s within one mount_bench row without this. syncfs, not sync: sync would also wait on
+    every FUSE mount, and a hung one would hang the harness."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        libc.syncfs(fd)
+    finally:
+        os.close(fd)
+
+
 def run_child(cmd, env=None, cwd=None, timeout=1800, logdir=None):
     """Runs cmd with stdout/stderr in files (no pipe deadlocks), measures wall time and, through
     wait4, the child's user+sys CPU seconds. Returns a dict with wall_s, cpu_s, rss_mib and

@@ -626,6 +626,7 @@ class Bench:
         if not session.alive():
             rec["error"] = f"{session.contender} daemon is gone before the read (crashed?)"
             return None
+        bc.settle_writeback(self.args.workdir)
         cpu0, az0 = session.cpu(), self.server.cpu_seconds()
         try:
             res = bc.run_child(cmd, env=self.env, timeout=self.args.timeout, logdir=self.tmp)
@@ -813,6 +814,7 @@ class Bench:
             want = {"big.bin": m["big"]["sha256"]}
         cmd += ["--json", "--progress", "none"]
         rec["cmd"] = bc.redact(" ".join(cmd))
+        bc.settle_writeback(a.workdir)
         az0 = self.server.cpu_seconds()
         try:
             res = bc.run_child(cmd, env=self.env, timeout=a.timeout, logdir=self.tmp)

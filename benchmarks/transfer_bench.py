@@ -142,6 +142,7 @@ class Runner:
         """Runs one contender; base holds the identifying fields. Returns the record (not yet
         verified: ok means the command exited 0)."""
         rec = dict(base, cmd=bc.redact(" ".join(cmd)), ok=False, error=None)
+        bc.settle_writeback(self.workdir)
         cpu0 = server.cpu_seconds()
         try:
             res = bc.run_child(cmd, env=env, timeout=self.args.timeout)
