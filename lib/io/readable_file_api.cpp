@@ -79,8 +79,7 @@ std::shared_ptr<readable_file> readable_file::open_blocking(
   // Known attributes in block mode: open() would do no I/O, so the file is made here rather than
   // through a coroutine on an I/O thread and a future (two thread hand-offs per open: a mount
   // opening thousands of small files spent them on every one).
-  if (known && !known->is_directory &&
-      (services->state().options.block_mode || !services->state().disk)) {
+  if (known && !known->is_directory && !services->state().whole_file_mode()) {
     auto state = std::make_shared<core>(std::move(services), std::move(store), std::move(path),
                                         std::move(*known));
     return std::make_shared<readable_file>(std::move(state));

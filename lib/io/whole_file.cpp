@@ -118,7 +118,7 @@ asio::awaitable<std::shared_ptr<readable_file>> readable_file::open(
   }
   auto state = std::make_shared<core>(services, std::move(store), std::move(path), std::move(info));
   auto& svc = state->svc;
-  if (!svc.options.block_mode && svc.disk) {
+  if (svc.whole_file_mode()) {
     disk_cache* disk = svc.disk.get();
     auto lookup = [disk, id = state->object_id, etag = state->info.etag] {
       return disk->open_file(id, etag);

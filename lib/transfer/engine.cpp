@@ -128,11 +128,7 @@ class engine {
     done_channel done(executor, 1);
     active_ = workers_ + 2;  // workers, the producer, the progress reporter
     auto finished_one = [this, &done](std::exception_ptr error) {
-      if (error) {
-        std::lock_guard lock(summary_mutex_);
-        if (!fatal_) fatal_ = error;
-        stop_ = true;
-      }
+      if (error) end_with(std::move(error));
       if (--active_ == 0) done.try_send(boost::system::error_code{});
     };
     for (unsigned i = 0; i < workers_; ++i) {
@@ -471,13 +467,15 @@ class engine {
     co_await finish(*job);
   }
 
-  /// A missing container fails every file that follows the same way: the transfer stops and the
-  /// error ends it (one clear message, not one failed request and line per file).
-  void stop_if_fatal(const dataport::error& e) {
-    if (e.details().service_code != "ContainerNotFound") return;
+  /// Stops the transfer; run() rethrows `error` (the first one given). A missing container ends
+  /// it too: every later file would fail the same way (one message, not one per file).
+  void end_with(std::exception_ptr error) {
     std::lock_guard lock(summary_mutex_);
-    if (!fatal_) fatal_ = std::make_exception_ptr(e);
+    if (!fatal_) fatal_ = std::move(error);
     stop_ = true;
+  }
+  void stop_if_fatal(const dataport::error& e) {
+    if (e.details().service_code == "ContainerNotFound") end_with(std::make_exception_ptr(e));
   }
 
   void record_failure(const std::string& path, errc code, const std::string& reason) {

@@ -162,15 +162,10 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
   return plan;
 }
 
-/// The entry's path below the copied folder. (Some stores report paths with a leading '/',
-/// some without; both sides are compared without it.)
+/// The entry's path below the copied folder. Roots and listed paths come from the same store in
+/// the same form (store_path() drops the '/' only where the store's listing has none), so a
+/// leading '/' of a blob name reaches map_remote_name() as it is.
 std::string relative_to_root(std::string_view root, std::string_view path) {
-  if (!root.empty() && root.front() == '/') {
-    // Only stores whose paths are '/'-rooted (https) report them that way; for the others a
-    // leading '/' is part of a hostile name and must reach map_remote_name() as it is.
-    while (!root.empty() && root.front() == '/') root.remove_prefix(1);
-    while (!path.empty() && path.front() == '/') path.remove_prefix(1);
-  }
   if (root.empty()) return std::string(path);
   if (path.size() > root.size() && path.substr(0, root.size()) == root &&
       path[root.size()] == '/') {

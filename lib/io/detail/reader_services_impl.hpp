@@ -50,6 +50,10 @@ struct reader_services::impl {
   /// block memory process-wide, so streaming does not fault in fresh pages per block).
   static std::shared_ptr<block_bytes> make_block(std::size_t length);
 
+  /// Whole-file mode: open() downloads the file into the disk cache (or finds it there), so it
+  /// does I/O even when the file's attributes are known. Otherwise an open with them does none.
+  bool whole_file_mode() const noexcept { return !options.block_mode && disk != nullptr; }
+
   /// Reserves `n` bytes of the prefetch budget; false (and nothing reserved) when full.
   bool try_acquire_prefetch(std::uint64_t n) noexcept;
   void release_prefetch(std::uint64_t n) noexcept;
