@@ -3,16 +3,18 @@
 // Layout under the cache root (settings.cache_dir, else $XDG_CACHE_HOME/dataport, else
 // ~/.cache/dataport):
 //   lock                       flock'ed by the process using the root
-//   v1/blocks/ab/<hash>.blk    one block: header + bytes
+//   v1/slabs/<capacity>.slab   blocks, one per slot of 4096 + capacity bytes: header page + bytes
 //   v1/files/ab/<hash>.file    one whole object: header padded to 4 KiB + bytes
 //   private-<pid>/...          the same layout for a second process (see below)
 // <hash> is SHA-256 of the key (object identity, ETag, block index or "file"), so names never come
-// from blob names and nothing is written outside the root. Every file starts with a header
-// (magic, format version, key hash, ETag, length, CRC-32C of the bytes); a file whose header or
-// checksum does not match — corrupt, truncated, older format, another key — is a miss and is
-// deleted. Writes go to a 0600 temp file (O_EXCL|O_NOFOLLOW) in a 0700 folder, then rename(), so
-// a crash never leaves a partial block under its final name; temp files left by a crash are
-// deleted at start.
+// from blob names and nothing is written outside the root. Every block slot and every file starts
+// with a header (magic, format version, key hash, ETag, length, CRC-32C of the bytes); one whose
+// header or checksum does not match (corrupt, torn, older format, another key) is a miss and its
+// slot or file is freed. A block is indexed only once its write returned, and a slot being read
+// is not reused until the read ends (lib/cache/disk_cache_slabs.cpp); an evicted slot is punched
+// back into a hole and reused. Whole files go to a 0600 temp file (O_EXCL|O_NOFOLLOW) in a 0700
+// folder, then rename(), so a crash never leaves a partial file under its final name; temp files
+// left by a crash are deleted at start.
 //
 // Two processes: the first takes an exclusive flock on <root>/lock. A second process using the
 // same root is isolated, not refused: it gets <root>/private-<pid>, removed when it closes (and

@@ -1,6 +1,7 @@
-// The disk tier (design in dataport/disk_cache.hpp). One index in memory (hash → size, pins,
-// LRU position) is the source of truth for the budget; it is rebuilt from a directory scan at
-// start. File contents are verified lazily, on every hit, so start-up stays O(entries).
+// The disk tier (design in dataport/disk_cache.hpp). One index in memory (hash → size, pins or
+// slab slot, LRU position) is the source of truth for the budget; it is rebuilt at start from a
+// scan of the whole-file folder and of the slab headers. Contents are verified lazily, on every
+// hit, so start-up stays O(entries).
 #include "dataport/disk_cache.hpp"
 
 #include <algorithm>
@@ -122,31 +123,45 @@ void disk_cache::impl::count(counter c, std::uint64_t n) {
   if (counters) counters->add(c, n);
 }
 
-fs::path disk_cache::impl::path_of(const std::string& hex, bool whole_file) const {
-  return directory / "v1" / (whole_file ? "files" : "blocks") / hex.substr(0, 2) /
-         (hex + (whole_file ? ".file" : ".blk"));
+fs::path disk_cache::impl::file_path_of(const std::string& hex) const {
+  return directory / "v1" / "files" / hex.substr(0, 2) / (hex + ".file");
 }
 
 void disk_cache::impl::touch(index_entry& e) {
   lru.splice(lru.begin(), lru, e.lru_position);
 }
 
+disk_cache::impl::index_entry* disk_cache::impl::lookup(const std::string& hex) {
+  auto it = entries.find(hex);
+  if (it == entries.end()) {
+    count(counter::cache_misses_disk);
+    return nullptr;
+  }
+  touch(it->second);
+  return &it->second;
+}
+
 void disk_cache::impl::add_entry(const std::string& hex, std::uint64_t size, bool whole_file,
-                                 int pins) {
+                                 int pins, slot_id slot) {
   if (auto it = entries.find(hex); it != entries.end()) {
+    if (!it->second.whole_file) release_slot(it->second.slot);
     used -= it->second.size;
     lru.erase(it->second.lru_position);
     entries.erase(it);
   }
   lru.push_front(hex);
-  entries.emplace(hex, index_entry{size, whole_file, pins, lru.begin()});
+  entries.emplace(hex, index_entry{size, whole_file, pins, lru.begin(), slot});
   used += size;
 }
 
 void disk_cache::impl::remove_entry(const std::string& hex, bool count_eviction) {
   auto it = entries.find(hex);
   if (it == entries.end()) return;
-  ::unlink(path_of(hex, it->second.whole_file).c_str());
+  if (it->second.whole_file) {
+    ::unlink(file_path_of(hex).c_str());
+  } else {
+    release_slot(it->second.slot);
+  }
   used -= it->second.size;
   lru.erase(it->second.lru_position);
   entries.erase(it);
@@ -195,29 +210,27 @@ void disk_cache::impl::scan() {
     std::int64_t mtime;
   };
   std::vector<found> items;
-  for (const char* kind : {"blocks", "files"}) {
-    const fs::path base = directory / "v1" / kind;
-    std::error_code ec;
-    for (fs::recursive_directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
-      const fs::path p = it->path();
-      const std::string name = p.filename().string();
-      struct stat st {};
-      if (::lstat(p.c_str(), &st) != 0) continue;
-      if (S_ISDIR(st.st_mode)) continue;
-      const bool whole_file = ends_with(name, ".file");
-      const bool ours = (ends_with(name, ".blk") || whole_file) && name.find('.') == 64;
-      if (ends_with(name, ".tmp") || S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
-        ::unlink(p.c_str());  // a crash left it, or someone planted a link: never follow it
-        continue;
-      }
-      if (!ours) continue;
-      items.push_back({name.substr(0, 64), static_cast<std::uint64_t>(st.st_size), whole_file,
-                       static_cast<std::int64_t>(st.st_mtime)});
+  const fs::path base = directory / "v1" / "files";
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(base, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path p = it->path();
+    const std::string name = p.filename().string();
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0) continue;
+    if (S_ISDIR(st.st_mode)) continue;
+    const bool ours = ends_with(name, ".file") && name.find('.') == 64;
+    if (ends_with(name, ".tmp") || S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode)) {
+      ::unlink(p.c_str());  // a crash left it, or someone planted a link: never follow it
+      continue;
     }
+    if (!ours) continue;
+    items.push_back({name.substr(0, 64), static_cast<std::uint64_t>(st.st_size), true,
+                     static_cast<std::int64_t>(st.st_mtime)});
   }
   std::sort(items.begin(), items.end(),
             [](const found& a, const found& b) { return a.mtime < b.mtime; });
-  for (const auto& item : items) add_entry(item.hex, item.size, item.whole_file, 0);
+  for (const auto& item : items) add_entry(item.hex, item.size, item.whole_file, 0, {});
+  scan_slabs();
 }
 
 // ---- construction ----------------------------------------------------------------------------
@@ -264,7 +277,13 @@ disk_cache::disk_cache(disk_cache_options options, std::shared_ptr<metrics> coun
   }
   s.directory = directory_;
   ensure_private_dir(directory_ / "v1", false);
-  ensure_private_dir(directory_ / "v1" / "blocks", false);
+  // Before stop 16 every block was a file under v1/blocks/<shard>/: that layout is gone.
+  if (fs::exists(fs::symlink_status(directory_ / "v1" / "blocks"))) {
+    log::info("cache", "removing block files of the older one-file-per-block layout in {}",
+              (directory_ / "v1" / "blocks").string());
+    fs::remove_all(directory_ / "v1" / "blocks", ec);
+  }
+  ensure_private_dir(directory_ / "v1" / "slabs", false);
   ensure_private_dir(directory_ / "v1" / "files", false);
   s.scan();
   for (unsigned i = 0; i < std::max(1u, s.options.write_threads); ++i) {

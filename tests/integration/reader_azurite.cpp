@@ -135,11 +135,15 @@ TEST_CASE("corrupt disk-cache files between runs are refetched") {
   r.restart();  // "between runs"
   int damaged = 0;
   for (auto& e : fs::recursive_directory_iterator(r.root)) {
-    if (e.path().extension() != ".blk") continue;
+    if (e.path().extension() != ".slab") continue;
+    // Two bytes of every page of the slab: every slot's header and bytes.
+    const auto size = fs::file_size(e.path());
     std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(200);
-    f.put('\x55');
-    f.put('\xAA');
+    for (std::uintmax_t at = 200; at + 2 <= size; at += 4096) {
+      f.seekp(static_cast<std::streamoff>(at));
+      f.put('\x55');
+      f.put('\xAA');
+    }
     ++damaged;
   }
   REQUIRE(damaged > 0);

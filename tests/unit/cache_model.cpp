@@ -46,7 +46,7 @@ void check_tree(const fs::path& root) {
 std::vector<fs::path> data_files(const fs::path& root) {
   std::vector<fs::path> out;
   for (auto& e : fs::recursive_directory_iterator(root)) {
-    if (e.is_regular_file() && (e.path().extension() == ".blk" || e.path().extension() == ".file"))
+    if (e.is_regular_file() && (e.path().extension() == ".slab" || e.path().extension() == ".file"))
       out.push_back(e.path());
   }
   return out;
@@ -230,7 +230,7 @@ TEST_CASE("disk tier against a reference model: put, get, evict, resize, corrupt
   fs::remove_all(root);
 }
 
-TEST_CASE("a corrupt block is a miss and is deleted") {
+TEST_CASE("a corrupt block is a miss and its slot is freed") {
   const fs::path root = test::fresh_cache_root("dcorrupt");
   disk_cache cache(options_for(root));
   const block_key key{"o", "e", 1};
@@ -238,24 +238,35 @@ TEST_CASE("a corrupt block is a miss and is deleted") {
   REQUIRE(cache.put_block(key, data));
   auto files = data_files(root);
   REQUIRE(files.size() == 1);
-  {
+  REQUIRE(files[0].filename() == "65536.slab");  // slot 0: a header page, then the bytes
+  const auto flip = [&](std::uint64_t at) {
     std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(-1, std::ios::end);
-    f.put('\x00' == static_cast<char>(data.back()) ? '\x01' : '\x00');
-  }
+    f.seekg(static_cast<std::streamoff>(at));
+    const char was = static_cast<char>(f.get());
+    f.seekp(static_cast<std::streamoff>(at));
+    f.put(static_cast<char>(was ^ 0x01));
+  };
+  flip(4096 + data.size() - 1);  // the last byte of the block
   REQUIRE_FALSE(cache.get_block(key));
-  REQUIRE_FALSE(fs::exists(files[0]));
-  REQUIRE(cache.put_block(key, data));
+  CHECK(cache.entry_count() == 0);
+  CHECK(cache.used_bytes() == 0);
+  REQUIRE(cache.put_block(key, data));  // the freed slot is reused
   REQUIRE(test::same_bytes(*cache.get_block(key), data));
-  // Another key's file renamed into place (a foreign file) is rejected too.
+  CHECK(fs::file_size(files[0]) == 4096 + 8192);
+  // Another key's slot copied over this one (a foreign block) is rejected too.
   const block_key other{"o", "e", 2};
   REQUIRE(cache.put_block(other, data));
-  auto both = data_files(root);
-  REQUIRE(both.size() == 2);
-  fs::copy_file(both[0], both[1], fs::copy_options::overwrite_existing);
-  const bool one_ok =
-      static_cast<bool>(cache.get_block(key)) != static_cast<bool>(cache.get_block(other));
-  REQUIRE(one_ok);
+  REQUIRE(fs::file_size(files[0]) == (4096 + 65536) + 4096 + 8192);  // slot 1
+  {
+    std::fstream f(files[0], std::ios::in | std::ios::out | std::ios::binary);
+    std::vector<char> slot(4096 + 8192);
+    f.read(slot.data(), static_cast<std::streamsize>(slot.size()));
+    f.seekp(4096 + 65536);
+    f.write(slot.data(), static_cast<std::streamsize>(slot.size()));
+  }
+  CHECK(test::same_bytes(*cache.get_block(key), data));
+  CHECK_FALSE(cache.get_block(other));
+  CHECK(cache.entry_count() == 1);
   fs::remove_all(root);
 }
 
@@ -277,12 +288,12 @@ TEST_CASE("a second cache on the same root is isolated in a private folder, remo
   // A stale private folder (its owner crashed: the lock is free) and stale temp files are removed.
   fs::create_directories(root / "private-999999" / "v1");
   std::ofstream(root / "private-999999" / "lock").put('x');
-  fs::create_directories(root / "v1" / "blocks" / "ab");
-  std::ofstream(root / "v1" / "blocks" / "ab" / "abc.123.1.tmp").put('x');
+  fs::create_directories(root / "v1" / "files" / "ab");
+  std::ofstream(root / "v1" / "files" / "ab" / "abc.123.1.tmp").put('x');
   {
     disk_cache again(options_for(root));
     REQUIRE_FALSE(fs::exists(root / "private-999999"));
-    REQUIRE_FALSE(fs::exists(root / "v1" / "blocks" / "ab" / "abc.123.1.tmp"));
+    REQUIRE_FALSE(fs::exists(root / "v1" / "files" / "ab" / "abc.123.1.tmp"));
   }
   fs::remove_all(root);
 }
@@ -360,7 +371,7 @@ TEST_CASE("block memory: freed buffers are reused (mid-sized ones resized), page
   bm::deallocate(small, 1000);
 }
 
-TEST_CASE("blocks of 64 KiB+ are written and read page-aligned (O_DIRECT), byte for byte") {
+TEST_CASE("blocks of any size are written and read back byte for byte from their slabs") {
   const fs::path root = test::fresh_cache_root("ddirect");
   // Whole pages, partial last pages (100 KiB + 1; 2 MB is 488 pages + 1152 bytes), 2 MiB + 1.
   const std::vector<std::size_t> sizes = {64u << 10, (100u << 10) + 1, 500u << 10,
@@ -377,22 +388,26 @@ TEST_CASE("blocks of 64 KiB+ are written and read page-aligned (O_DIRECT), byte 
       }
     }
     cache.flush();
-    // The same bytes at an address that is not page-aligned take the buffered path, and so do
-    // blocks under 64 KiB (their memory need not be page-aligned).
+    // The same bytes at an address that is not page-aligned are copied into aligned pages first,
+    // and so are blocks under 64 KiB (their memory need not be page-aligned).
     const auto unaligned = test::random_bytes((1u << 20) + 1, 50);
     REQUIRE(cache.put_block({"big", "e", 9}, std::span(unaligned).subspan(1)));
     REQUIRE(cache.put_block({"big", "e", 10}, *test::block_of(test::random_bytes(40u << 10, 51))));
   }
-  std::multiset<std::uintmax_t> file_sizes;
-  for (const auto& f : data_files(root)) file_sizes.insert(fs::file_size(f));
-  REQUIRE(file_sizes.size() == sizes.size() + 2);
-  for (const auto size : sizes) CHECK(file_sizes.count(4096 + size) == 1);  // header: one page
-  CHECK(std::count_if(file_sizes.begin(), file_sizes.end(), [](auto n) {
-          return n > (40u << 10) && n < 4096 + (40u << 10);  // natural header (a small block)
-        }) == 1);
-  CHECK(std::count_if(file_sizes.begin(), file_sizes.end(), [](auto n) {
-          return n > (1u << 20) && n < 4096 + (1u << 20);  // natural header (unaligned source)
-        }) == 1);
+  // One slab per slot capacity (the next power of two of at least 64 KiB): 64 KiB and 40 KiB
+  // share one, the aligned and the unaligned 1 MiB another; each block uses a header page and its
+  // bytes in whole pages.
+  std::set<std::string> slabs;
+  for (const auto& f : data_files(root)) slabs.insert(f.filename().string());
+  CHECK(slabs == std::set<std::string>{"65536.slab", "131072.slab", "524288.slab", "1048576.slab",
+                                       "2097152.slab", "4194304.slab"});
+  std::uint64_t expected_use = 4096 + (40u << 10) + 4096 + (1u << 20);
+  for (const auto size : sizes) expected_use += 4096 + (size + 4095) / 4096 * 4096;
+  {
+    disk_cache reopened(options_for(root));  // the index rebuilt from the slab headers
+    CHECK(reopened.entry_count() == sizes.size() + 2);
+    CHECK(reopened.used_bytes() == expected_use);
+  }
   check_tree(root);
   // Reopened: every block comes back exactly (and is checked against its CRC), twice.
   disk_cache reopened(options_for(root));

@@ -1,7 +1,7 @@
 // The runtime going away under work in flight: the I/O context is destroyed while a disk-tier
 // lookup runs on the disk pool (stop 4's exit race: the lookup's completion was posted to a
-// destroyed io_context). Deterministic: the tier's block files are replaced by FIFOs, so the
-// lookup blocks in open() until the test writes to them, and the test sees the pool thread
+// destroyed io_context). Deterministic: the tier's slab file is replaced by a FIFO, so the
+// lookup blocks in open() until the test writes to it, and the test sees the pool thread
 // waiting there (its kernel wait channel) before it starts the destruction.
 #include "io_harness.hpp"
 
@@ -69,7 +69,7 @@ TEST_CASE("the I/O context can be destroyed while a disk-tier lookup is in fligh
   for (int i = 0; i < 2; ++i) threads.emplace_back([context = io.get()] { context->run(); });
   auto services = std::make_shared<reader_services>(*io, config, counters);
 
-  // Every block in the disk tier, then every block file a FIFO.
+  // Every block in the disk tier, then the slab holding them a FIFO.
   {
     auto file = readable_file::open_blocking(services, store, "a");
     std::vector<std::byte> all(source.size());
@@ -79,9 +79,9 @@ TEST_CASE("the I/O context can be destroyed while a disk-tier lookup is in fligh
   services->disk()->flush();
   std::vector<fs::path> fifos;
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".blk") fifos.push_back(entry);
+    if (entry.is_regular_file() && entry.path().extension() == ".slab") fifos.push_back(entry);
   }
-  REQUIRE(fifos.size() == 64);
+  REQUIRE(fifos.size() == 1);
   for (const auto& path : fifos) {
     fs::remove(path);
     REQUIRE(::mkfifo(path.c_str(), 0600) == 0);
