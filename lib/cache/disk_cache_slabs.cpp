@@ -336,9 +336,10 @@ bool disk_cache::impl::write_block(const block_key& key, std::span<const std::by
   } else if (!data.empty()) {
     const std::size_t pages = static_cast<std::size_t>(whole_pages(data.size()) / 4096);
     copy = std::make_unique<aligned_page[]>(pages);
-    std::memcpy(copy[0].bytes, data.data(), data.size());
-    std::memset(copy[0].bytes + data.size(), 0, pages * direct_alignment - data.size());
-    iov[count++] = {copy[0].bytes, pages * direct_alignment};
+    auto* pages_bytes = reinterpret_cast<std::byte*>(copy.get());  // the pages, contiguous
+    std::memcpy(pages_bytes, data.data(), data.size());
+    std::memset(pages_bytes + data.size(), 0, pages * direct_alignment - data.size());
+    iov[count++] = {pages_bytes, pages * direct_alignment};
   }
   const bool written =
       pwritev_all(file->fd, iov.data(), count, slot->index * slot_stride(capacity));

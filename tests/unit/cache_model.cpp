@@ -317,6 +317,45 @@ TEST_CASE("a world-writable or symlinked cache root is refused") {
   fs::remove_all(root);
 }
 
+TEST_CASE("evicted slots are punched and reused: a slab stays within the cap on disk") {
+  const fs::path root = test::fresh_cache_root("dslots");
+  const fs::path slab = root / "v1" / "slabs" / "131072.slab";
+  const auto on_disk = [](const fs::path& p) {  // allocated bytes, holes excluded
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return static_cast<std::uint64_t>(st.st_blocks) * 512;
+  };
+  const std::uint64_t stride = 4096 + 131072;
+  {
+    disk_cache cache(options_for(root));
+    cache.set_max_size(1 << 20);  // 7 blocks of 100 KiB (each 4096 + 102400 bytes on disk)
+    for (std::uint64_t i = 0; i < 100; ++i) {
+      REQUIRE(cache.put_block({"o", "e", i}, test::random_bytes(100 << 10, 60 + i)));
+      REQUIRE(cache.used_bytes() <= (1u << 20));
+    }
+    // At most 9 x 106496 bytes fit in 1 MiB; a prune goes down to 70 % of it (LRU first).
+    const auto kept = cache.entry_count();
+    CHECK(kept >= 6);
+    CHECK(kept <= 9);
+    CHECK(fs::file_size(slab) <= 10 * stride);  // slots were reused, the file did not grow
+    CHECK(on_disk(slab) <= (1u << 20) + 64 * 1024);
+    for (std::uint64_t i = 100 - kept; i < 100; ++i) {
+      const auto hit = cache.get_block({"o", "e", i});
+      REQUIRE(hit);
+      CHECK(test::same_bytes(*hit, test::random_bytes(100 << 10, 60 + i)));
+    }
+    CHECK_FALSE(cache.get_block({"o", "e", 99 - kept}));
+    cache.clear();
+    CHECK(on_disk(slab) <= 64 * 1024);  // every slot punched back into a hole
+  }
+  disk_cache reopened(options_for(root));
+  CHECK(reopened.entry_count() == 0);
+  CHECK(fs::file_size(slab) == 0);  // free slots at the end are cut off at start
+  REQUIRE(reopened.put_block({"o", "e", 1}, test::random_bytes(100 << 10, 61)));
+  CHECK(test::same_bytes(*reopened.get_block({"o", "e", 1}), test::random_bytes(100 << 10, 61)));
+  fs::remove_all(root);
+}
+
 TEST_CASE("no room on disk: writes are skipped, counted, and reads just miss") {
   const fs::path root = test::fresh_cache_root("dfull");
   auto counters = std::make_shared<metrics>();
