@@ -68,8 +68,14 @@ std::pair<void*, std::size_t> take_idle(std::size_t length) {
   return {nullptr, 0};
 }
 
-void* map_or_throw(std::size_t length) {
-  void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+// A fresh mapping is populated at once (MAP_POPULATE, MADV_POPULATE_WRITE): a block is written
+// whole right after it is allocated, and one populate call costs far less than a page fault per
+// page, each an exit to the hypervisor on this VM. Filling the 128 MB RAM tier with 500 KiB
+// blocks took ~36,000 faults, about 0.4 of the mount daemon's 2.0 CPU s for 2000 small files
+// (scratch A/B, alternated: 1.56-1.89 s populated, 2.00-2.24 s not).
+void* map_or_throw(std::size_t length, int flags = MAP_POPULATE) {
+  void* p =
+      ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags, -1, 0);
   if (p == MAP_FAILED) throw std::bad_alloc();
   return p;
 }
@@ -91,7 +97,7 @@ void* map_huge(std::size_t length) {
   // Map one huge page more than needed and unmap the ends, so the buffer starts on a 2 MiB
   // boundary (a huge page can only back an aligned 2 MiB range).
   const std::size_t span = length + huge_page;
-  void* raw = map_or_throw(span);
+  void* raw = map_or_throw(span, 0);  // populated below, once its huge pages are advised
   const auto start = reinterpret_cast<std::uintptr_t>(raw);
   const std::uintptr_t aligned = round_up(start, huge_page);
   if (aligned > start) ::munmap(raw, aligned - start);
@@ -101,6 +107,9 @@ void* map_huge(std::size_t length) {
   }
   void* p = reinterpret_cast<void*>(aligned);
   ::madvise(p, length, MADV_HUGEPAGE);  // advice only: without THP the kernel uses small pages
+#ifdef MADV_POPULATE_WRITE
+  ::madvise(p, length, MADV_POPULATE_WRITE);  // Linux 5.14+; older kernels fault page by page
+#endif
   return p;
 }
 
