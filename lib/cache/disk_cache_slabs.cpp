@@ -96,7 +96,8 @@ void disk_cache::impl::scan_slabs() {
     struct stat st {};
     if (::lstat(p.c_str(), &st) != 0) continue;
     if (!capacity || !S_ISREG(st.st_mode)) {
-      fs::remove_all(p, ec);  // not ours, a link, a FIFO or a folder: never followed
+      std::error_code ignored;     // what cannot be removed is never used either
+      fs::remove_all(p, ignored);  // not ours, a link, a FIFO or a folder: never followed
       continue;
     }
     const int fd = ::open(p.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
@@ -104,6 +105,7 @@ void disk_cache::impl::scan_slabs() {
     const std::uint64_t stride = slot_stride(*capacity);
     const auto size = static_cast<std::uint64_t>(st.st_size);
     auto& s = slabs[*capacity];
+    s.identity = {st.st_dev, st.st_ino};
     std::vector<bool> used_slots((size + stride - 1) / stride, false);
     // Only slots with data: SEEK_DATA skips the holes of free slots.
     for (off_t at = ::lseek(fd, 0, SEEK_DATA); at >= 0 && static_cast<std::uint64_t>(at) < size;) {
@@ -173,6 +175,7 @@ std::shared_ptr<disk_cache::impl::slab_file> disk_cache::impl::writable_slab(std
     return {};
   }
   ::fchmod(file->fd, 0600);
+  if (struct stat st{}; ::fstat(file->fd, &st) == 0) s.identity = {st.st_dev, st.st_ino};
   s.file = file;
   return file;
 }
@@ -242,11 +245,13 @@ block_data disk_cache::get_block(const block_key& key) {
   const key_hash hash = hash_key(block_hash_text(key));
   const std::string hex = to_hex(hash);
   impl::slot_id slot;
+  std::pair<dev_t, ino_t> identity;
   {
     std::lock_guard lock(s.mutex);
     auto* entry = s.lookup(hex);
     if (!entry) return {};
     slot = entry->slot;
+    identity = s.slabs[slot.capacity].identity;
     ++s.slot_readers[slot];
   }
   const std::uint64_t offset = slot.index * slot_stride(slot.capacity);
@@ -255,8 +260,9 @@ block_data disk_cache::get_block(const block_key& key) {
   // Opened per read (not shared with the writers): a slab replaced on disk is seen at once.
   const int fd = ::open(s.slab_path(slot.capacity).c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    lost = true;
+  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+      std::pair(st.st_dev, st.st_ino) != identity) {
+    lost = true;  // gone, a link, a FIFO, or another file put in its place
   } else {
     const bool direct = set_direct(fd, true);
     const auto header = read_slot_header(fd, offset, slot.capacity);

@@ -317,6 +317,26 @@ TEST_CASE("a world-writable or symlinked cache root is refused") {
   fs::remove_all(root);
 }
 
+TEST_CASE("a slab replaced by another file while in use is a miss - a new slab takes over") {
+  const fs::path root = test::fresh_cache_root("dreplaced");
+  disk_cache cache(options_for(root));
+  const auto data = test::random_bytes(5000, 70);
+  REQUIRE(cache.put_block({"o", "e", 1}, data));
+  REQUIRE(cache.put_block({"o", "e", 2}, data));
+  const fs::path slab = root / "v1" / "slabs" / "65536.slab";
+  // A copy of the slab (valid headers and bytes) renamed over it: the cache's writer still holds
+  // the old file, so the copy is not the slab it writes; its blocks are forgotten, not served.
+  fs::copy_file(slab, root / "copy");
+  fs::rename(root / "copy", slab);
+  CHECK_FALSE(cache.get_block({"o", "e", 1}));
+  CHECK(cache.entry_count() == 0);
+  REQUIRE(cache.put_block({"o", "e", 3}, data));
+  CHECK(test::same_bytes(*cache.get_block({"o", "e", 3}), data));
+  CHECK_FALSE(cache.get_block({"o", "e", 2}));
+  check_tree(root);
+  fs::remove_all(root);
+}
+
 TEST_CASE("evicted slots are punched and reused: a slab stays within the cap on disk") {
   const fs::path root = test::fresh_cache_root("dslots");
   const fs::path slab = root / "v1" / "slabs" / "131072.slab";

@@ -17,7 +17,10 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
+
+#include <sys/types.h>
 
 #include "dataport/disk_cache.hpp"
 #include "dataport/metrics.hpp"
@@ -44,6 +47,8 @@ struct disk_cache::impl {
     std::uint64_t generation = 0;
     std::uint64_t slot_count = 0;           // slots [0, slot_count) may hold data
     std::vector<std::uint64_t> free_slots;  // below slot_count; reused before growing
+    std::pair<dev_t, ino_t> identity{};     // of the file in use; a reader finding another
+                                            // file at the slab's name treats the slab as lost
   };
 
   struct index_entry {
