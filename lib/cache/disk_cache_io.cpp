@@ -157,7 +157,8 @@ fs::path disk_cache::impl::make_temp_path(const std::string& hex) {
   return final_path.parent_path() / fmt::format("{}.{}.{}.tmp", hex, ::getpid(), n);
 }
 
-void disk_cache::put_block_async(const block_key& key, block_data data) {
+void disk_cache::put_block_async(const block_key& key, block_data data,
+                                 std::optional<std::uint32_t> crc) {
   if (!data) return;
   auto& s = *impl_;
   {
@@ -168,7 +169,7 @@ void disk_cache::put_block_async(const block_key& key, block_data data) {
       return;
     }
     s.queued_bytes += data->size();
-    s.queue.push_back({key, std::move(data)});
+    s.queue.push_back({key, std::move(data), crc});
   }
   s.queue_changed.notify_one();
 }
@@ -182,7 +183,7 @@ void disk_cache::impl::writer_loop() {
     queue.pop_front();
     ++running_writes;
     lock.unlock();
-    const bool ok = write_block(item.key, *item.data);
+    const bool ok = write_block(item.key, *item.data, item.crc);
     if (!ok) count(counter::disk_cache_writes_skipped);
     lock.lock();
     --running_writes;
@@ -192,7 +193,7 @@ void disk_cache::impl::writer_loop() {
 }
 
 bool disk_cache::put_block(const block_key& key, std::span<const std::byte> data) {
-  const bool ok = impl_->write_block(key, data);
+  const bool ok = impl_->write_block(key, data, std::nullopt);
   if (!ok) impl_->count(counter::disk_cache_writes_skipped);
   return ok;
 }
