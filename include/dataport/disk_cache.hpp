@@ -117,11 +117,7 @@ class disk_cache {
   /// The verified block, or null (miss; a bad file is deleted). Counts cache_hits/misses_disk.
   block_data get_block(const block_key& key);
   /// Queues a write; skipped (and counted) when the queue is full or the block already cached.
-  /// `crc`: the CRC-32C of `data` when the caller has it already (summed piece by piece as the
-  /// bytes arrived, while they were in the CPU cache); the header takes it as given, so a wrong
-  /// one makes the block a miss, never wrong bytes. Without it the writer sums the block.
-  void put_block_async(const block_key& key, block_data data,
-                       std::optional<std::uint32_t> crc = std::nullopt);
+  void put_block_async(const block_key& key, block_data data);
   /// Writes now (used by the writers and tests). Returns false when skipped for lack of room or
   /// on an I/O error; never throws for those.
   bool put_block(const block_key& key, std::span<const std::byte> data);

@@ -157,8 +157,7 @@ fs::path disk_cache::impl::make_temp_path(const std::string& hex) {
   return final_path.parent_path() / fmt::format("{}.{}.{}.tmp", hex, ::getpid(), n);
 }
 
-void disk_cache::put_block_async(const block_key& key, block_data data,
-                                 std::optional<std::uint32_t> crc) {
+void disk_cache::put_block_async(const block_key& key, block_data data) {
   if (!data) return;
   auto& s = *impl_;
   {
@@ -169,7 +168,7 @@ void disk_cache::put_block_async(const block_key& key, block_data data,
       return;
     }
     s.queued_bytes += data->size();
-    s.queue.push_back({key, std::move(data), crc});
+    s.queue.push_back({key, std::move(data)});
   }
   s.queue_changed.notify_one();
 }
@@ -183,7 +182,7 @@ void disk_cache::impl::writer_loop() {
     queue.pop_front();
     ++running_writes;
     lock.unlock();
-    const bool ok = write_block(item.key, *item.data, item.crc);
+    const bool ok = write_block(item.key, *item.data);
     if (!ok) count(counter::disk_cache_writes_skipped);
     lock.lock();
     --running_writes;
@@ -193,7 +192,7 @@ void disk_cache::impl::writer_loop() {
 }
 
 bool disk_cache::put_block(const block_key& key, std::span<const std::byte> data) {
-  const bool ok = impl_->write_block(key, data, std::nullopt);
+  const bool ok = impl_->write_block(key, data);
   if (!ok) impl_->count(counter::disk_cache_writes_skipped);
   return ok;
 }

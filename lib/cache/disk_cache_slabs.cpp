@@ -296,11 +296,10 @@ block_data disk_cache::get_block(const block_key& key) {
   return result;
 }
 
-bool disk_cache::impl::write_block(const block_key& key, std::span<const std::byte> data,
-                                   std::optional<std::uint32_t> crc) {
+bool disk_cache::impl::write_block(const block_key& key, std::span<const std::byte> data) {
   const key_hash hash = hash_key(block_hash_text(key));
   const std::string hex = to_hex(hash);
-  const auto header = encode_header({hash, key.etag, data.size(), crc ? *crc : crc32c(data), 0},
+  const auto header = encode_header({hash, key.etag, data.size(), crc32c(data), 0},
                                     static_cast<std::size_t>(slot_header_size));
   const std::uint64_t capacity = slot_capacity(data.size());
   const std::uint64_t total = slot_usage(data.size());

@@ -86,11 +86,10 @@ asio::awaitable<block_data> readable_file::core::cached_block(std::uint64_t inde
   co_return block_data{};
 }
 
-void readable_file::core::offer(std::uint64_t index, const block_data& data, admission how,
-                                std::optional<std::uint32_t> crc) {
+void readable_file::core::offer(std::uint64_t index, const block_data& data, admission how) {
   const block_key key{object_id, info.etag, index};
   if (svc.memory) svc.memory->put(key, data, how);
-  if (svc.disk && svc.config.block_file_cache_enabled) svc.disk->put_block_async(key, data, crc);
+  if (svc.disk && svc.config.block_file_cache_enabled) svc.disk->put_block_async(key, data);
 }
 
 void readable_file::core::throw_shorter() const {
@@ -175,20 +174,15 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
       for (std::size_t i = next; i < run.size(); ++i) length += block_length(run[i].second);
       // The body lands straight in block memory: the room is the unfilled part of the block
       // being assembled, so every piece the sink gets is already in place (read_range_into's
-      // contract) and never spans two blocks. For the disk tier each piece is summed as it lands
-      // (CRC-32C, while the bytes are in the CPU cache; summed later by the tier's writer, the
-      // block has left it and the sum was 6-7 % of the mount daemon's CPU time).
-      const bool sums = svc.disk && svc.config.block_file_cache_enabled;
+      // contract) and never spans two blocks.
       std::shared_ptr<block_bytes> filling;
       std::size_t filled = 0;
-      std::uint32_t sum = 0;
       std::array<std::byte, 512> overflow;  // never filled: the read ends with the run's blocks
       auto room = [&]() -> std::span<std::byte> {
         if (next >= run.size()) return overflow;
         if (!filling) {
           filling = svc.make_block(static_cast<std::size_t>(block_length(run[next].second)));
           filled = 0;
-          sum = 0;
         }
         return std::span<std::byte>(*filling).subspan(filled);
       };
@@ -199,12 +193,10 @@ asio::awaitable<void> readable_file::core::fetch_run(start_list run) {
           throw_error(errc::internal, "read_range_into delivered bytes outside the block's room");
         }
         filled += piece.size();
-        if (sums) sum = crc32c(piece, sum);
         if (filled == filling->size()) {  // a whole block: readers may use it now
           block_data data = std::move(filling);
           filling.reset();
-          offer(run[next].second, data, admission::streamed,
-                sums ? std::optional<std::uint32_t>(sum) : std::nullopt);
+          offer(run[next].second, data, admission::streamed);
           finish(run[next].first, std::move(data), nullptr);
           ++next;
         }

@@ -317,22 +317,6 @@ TEST_CASE("a world-writable or symlinked cache root is refused") {
   fs::remove_all(root);
 }
 
-TEST_CASE("a block queued with its CRC is stored with it - a wrong CRC is a miss, not bad bytes") {
-  const fs::path root = test::fresh_cache_root("dgivencrc");
-  disk_cache cache(options_for(root));
-  const auto data = test::block_of(test::random_bytes(300'000, 80));
-  cache.put_block_async({"o", "e", 1}, data, crc32c(*data));
-  cache.put_block_async({"o", "e", 2}, data, crc32c(*data) ^ 1u);  // a reader's bug, say
-  cache.flush();
-  CHECK(cache.entry_count() == 2);
-  const auto good = cache.get_block({"o", "e", 1});
-  REQUIRE(good);
-  CHECK(*good == *data);
-  CHECK_FALSE(cache.get_block({"o", "e", 2}));
-  CHECK(cache.entry_count() == 1);
-  fs::remove_all(root);
-}
-
 TEST_CASE("a slab replaced by another file while in use is a miss - a new slab takes over") {
   const fs::path root = test::fresh_cache_root("dreplaced");
   disk_cache cache(options_for(root));

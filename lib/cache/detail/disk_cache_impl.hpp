@@ -84,10 +84,8 @@ struct disk_cache::impl {
   void lose_slab(std::uint64_t capacity);  // the file is gone or replaced: forget its blocks
 
   void writer_loop();
-  // False: skipped. `crc`: the bytes' CRC-32C if known (put_block_async), else summed here.
-  bool write_block(const block_key& key, std::span<const std::byte> data,
-                   std::optional<std::uint32_t> crc);
-  std::filesystem::path make_temp_path(const std::string& hex);  // for a whole file
+  bool write_block(const block_key& key, std::span<const std::byte> data);  // false: skipped
+  std::filesystem::path make_temp_path(const std::string& hex);             // for a whole file
 
   disk_cache_options options;
   std::shared_ptr<metrics> counters;
@@ -109,7 +107,6 @@ struct disk_cache::impl {
   struct queued_write {
     block_key key;
     block_data data;
-    std::optional<std::uint32_t> crc;
   };
   std::deque<queued_write> queue;
   std::uint64_t queued_bytes = 0;

@@ -5,7 +5,6 @@
 #include <exception>
 #include <map>
 #include <memory>
-#include <optional>
 #include <condition_variable>
 #include <mutex>
 #include <unordered_map>
@@ -47,9 +46,7 @@ struct readable_file::core : std::enable_shared_from_this<readable_file::core> {
   boost::asio::awaitable<block_data> cached_block(std::uint64_t index, admission how);
   /// Offers a block fetched from storage to the RAM tier (as `how`: prefetched blocks are
   /// streamed, demand blocks reused) and the disk tier.
-  /// Hands a fetched block to the RAM and disk tiers; `crc`: its CRC-32C if summed on arrival.
-  void offer(std::uint64_t index, const block_data& data, admission how,
-             std::optional<std::uint32_t> crc = std::nullopt);
+  void offer(std::uint64_t index, const block_data& data, admission how);
   /// Fills `into` from the object's bytes at `offset` with ranged GETs (If-Match the pinned ETag),
   /// however many the transport needs; throws errc::changed if the object ends first.
   boost::asio::awaitable<void> fetch_into(std::uint64_t offset, std::span<std::byte> into);
