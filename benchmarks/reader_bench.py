@@ -30,7 +30,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_common import (ACCOUNT, Azurite, BlobClient, account_sas,  # noqa: E402
                           connection_string, discard_tree, dump_json, print_table, run_measured,
-                          summarize)
+                          settle_writeback, summarize)
 
 NO_TIERS = {"DATASET_MOUNT_BLOCK_FILE_CACHE_ENABLED": "false", "DATASET_MOUNT_MEMORY_CACHE_SIZE": "0"}
 
@@ -110,6 +110,7 @@ def main():
                         discard_tree(cache)
                     cache = tempfile.mkdtemp(dir=work)
                 cmd, run_env = build_cmd(cache)
+                settle_writeback(work)  # no run pays for the previous one's writeback
                 az_before = az.cpu_seconds()
                 with tempfile.TemporaryFile(mode="w+") as out:
                     m = run_measured(cmd, env=run_env, stdout_to=out)
