@@ -16,6 +16,11 @@ Prints a table (median MB/s, spread, client CPU s, peak RSS, Azurite CPU s, stor
 fetched per byte read, ratio to dataport cp) and writes all runs as JSON. One untimed run reads
 the big blob through the reader and checks its sha256 against the seeded bytes.
 
+Azurite slows down as it ages (benchmarks/README.md: 1.1-1.5 GB/s for about a minute, then
+0.35-0.55), so before every timed run it is restarted (on disk, its blobs stay) and warmed with
+one untimed 256 MiB ranged GET: every row, `dataport cp` included, meets an equally young server.
+--no-restart keeps one Azurite for the whole session (the old behaviour).
+
 Usage: benchmarks/reader_bench.py [--build build] [--size-mib 1024] [--small 2000] [--rounds 2]
                                   [--json reader_bench.json]"""
 import argparse
@@ -42,6 +47,8 @@ def main():
     ap.add_argument("--small", type=int, default=2000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--json", default="reader_bench.json")
+    ap.add_argument("--no-restart", action="store_true",
+                    help="one Azurite for all runs (no restart and warm-up before each run)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
     dataport = os.path.join(build, "dataport")
@@ -110,6 +117,10 @@ def main():
                         discard_tree(cache)
                     cache = tempfile.mkdtemp(dir=work)
                 cmd, run_env = build_cmd(cache)
+                if not args.no_restart:
+                    az.restart()
+                    subprocess.run(["curl", "-sS", "-f", "-o", "/dev/null", "-r", "0-268435455",
+                                    f"{big}?{sas}"], check=True)
                 settle_writeback(work)  # no run pays for the previous one's writeback
                 az_before = az.cpu_seconds()
                 with tempfile.TemporaryFile(mode="w+") as out:
