@@ -1,12 +1,14 @@
-// Block buffers (dataport/block_memory.hpp): page-aligned mappings (huge-page-advised from
-// 1 MiB) kept for reuse after they are freed.
+// Block buffers (dataport/block_memory.hpp): huge-page-advised mappings from 1 MiB, kept for
+// reuse after they are freed; mid-sized buffers (64 KiB to 1 MiB) carved from huge-page arenas.
 #include "dataport/block_memory.hpp"
 
 #include <sys/mman.h>
 
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace dataport::block_memory {
@@ -31,12 +33,19 @@ std::atomic<bool> pool_closed{false};
 struct idle_mappings {
   std::mutex mutex;
   std::vector<std::pair<void*, std::size_t>> free;  // (address, mapped length), newest last
-  std::size_t bytes = 0;
+  // Arenas of mid-sized buffers: base address -> units in use (see map_mid).
+  std::unordered_map<std::uintptr_t, std::uint32_t> arenas;
+  std::size_t bytes = 0;  // idle: the free mappings and the arenas with no unit in use
   // The idle mappings go back to the system: a library loaded and unloaded in a loop must not
-  // leave them behind (the C ABI's dlopen test).
+  // leave them behind (the C ABI's dlopen test). An arena still in use stays mapped; its
+  // buffers unmap their own pages when freed.
   ~idle_mappings() {
+    std::lock_guard lock(mutex);
     pool_closed.store(true);
     for (const auto& [p, length] : free) ::munmap(p, length);
+    for (const auto& [base, used] : arenas) {
+      if (used == 0) ::munmap(reinterpret_cast<void*>(base), huge_page);
+    }
   }
 };
 
@@ -45,8 +54,7 @@ idle_mappings& idle() {
   return pool;
 }
 
-/// An idle mapping of exactly `length` bytes; for a mid-sized length, else the newest idle
-/// mid-sized mapping of another length (resized by the caller). nullptr when there is none.
+/// An idle huge-page mapping of exactly `length` bytes, or nullptr.
 std::pair<void*, std::size_t> take_idle(std::size_t length) {
   if (pool_closed.load()) return {nullptr, 0};
   auto& pool = idle();
@@ -59,11 +67,6 @@ std::pair<void*, std::size_t> take_idle(std::size_t length) {
   };
   for (auto it = pool.free.rbegin(); it != pool.free.rend(); ++it) {
     if (it->second == length) return take(it);
-  }
-  if (length < huge_threshold) {
-    for (auto it = pool.free.rbegin(); it != pool.free.rend(); ++it) {
-      if (it->second < huge_threshold) return take(it);
-    }
   }
   return {nullptr, 0};
 }
@@ -80,20 +83,9 @@ void* map_or_throw(std::size_t length, int flags = MAP_POPULATE) {
   return p;
 }
 
-/// Mid-sized buffers (64 KiB to 1 MiB): page-aligned mappings in 64 KiB steps. An idle one of
-/// another size is resized with mremap (its pages stay mapped; only growth faults).
-void* map_mid(std::size_t length) {
-  const auto [idle_p, idle_length] = take_idle(length);
-  if (idle_p == nullptr) return map_or_throw(length);
-  if (idle_length == length) return idle_p;
-  void* p = ::mremap(idle_p, idle_length, length, MREMAP_MAYMOVE);
-  if (p != MAP_FAILED) return p;
-  ::munmap(idle_p, idle_length);
-  return map_or_throw(length);
-}
-
-void* map_huge(std::size_t length) {
-  if (void* p = take_idle(length).first) return p;
+/// A fresh mapping of `length` bytes (a multiple of 2 MiB) starting on a 2 MiB boundary, advised
+/// for transparent huge pages and populated.
+void* map_huge_aligned(std::size_t length) {
   // Map one huge page more than needed and unmap the ends, so the buffer starts on a 2 MiB
   // boundary (a huge page can only back an aligned 2 MiB range).
   const std::size_t span = length + huge_page;
@@ -111,6 +103,104 @@ void* map_huge(std::size_t length) {
   ::madvise(p, length, MADV_POPULATE_WRITE);  // Linux 5.14+; older kernels fault page by page
 #endif
   return p;
+}
+
+// Mid-sized buffers (64 KiB to 1 MiB) are carved from arenas of one huge page: 32 units of
+// 64 KiB, a buffer takes a run of units. With each buffer its own small-page mapping, the
+// RAM tier's 128 MB of 500 KiB blocks spans 32,768 pages, and on this VM (nested paging) a TLB
+// miss is costly enough that reading a block just received cost ~8 x more than reading one in
+// huge pages (a CRC-32C of blocks received over loopback: 6 GB/s vs 50 GB/s, scratch
+// micro-benchmark). A new buffer goes into the fullest arena it fits, so live buffers pack
+// together and emptied arenas return to the system (or wait idle, within idle_limit).
+constexpr std::size_t arena_units = huge_page / mid_granule;  // 32: one bit each in a mask
+static_assert(arena_units == 32);
+
+/// The first of `units` free units in a row in `used` (bit i = unit i in use), or -1.
+int find_run(std::uint32_t used, unsigned units) {
+  std::uint32_t run = ~used;  // bit i set: units i .. i + k are free, for k = 0 so far
+  for (unsigned k = 1; k < units && run != 0; ++k) run &= ~used >> k;
+  return run == 0 ? -1 : std::countr_zero(run);
+}
+
+std::uint32_t unit_mask(unsigned first, unsigned units) {
+  const std::uint32_t ones = units >= 32 ? ~0u : (1u << units) - 1;
+  return ones << first;
+}
+
+void* map_mid(std::size_t length) {
+  const auto units = static_cast<unsigned>(length / mid_granule);
+  if (!pool_closed.load()) {
+    auto& pool = idle();
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      {
+        std::lock_guard lock(pool.mutex);
+        std::uintptr_t best = 0;
+        int best_at = -1;
+        int best_fill = -1;
+        for (const auto& [base, used] : pool.arenas) {
+          const int fill = std::popcount(used);
+          if (fill <= best_fill || fill + units > arena_units) continue;
+          if (const int at = find_run(used, units); at >= 0) {
+            best = base;
+            best_at = at;
+            best_fill = fill;
+          }
+        }
+        if (best_at >= 0) {
+          auto& used = pool.arenas[best];
+          if (used == 0) pool.bytes -= huge_page;  // an idle arena is back in use
+          used |= unit_mask(static_cast<unsigned>(best_at), units);
+          return reinterpret_cast<void*>(best + static_cast<std::uintptr_t>(best_at) * mid_granule);
+        }
+      }
+      if (attempt == 1) break;
+      // No room: a new arena (mapped without the lock: populating 2 MiB takes a while), then
+      // the search again (another thread may have freed room meanwhile; then it stays idle).
+      void* fresh = map_huge_aligned(huge_page);
+      std::lock_guard lock(pool.mutex);
+      try {
+        pool.arenas.emplace(reinterpret_cast<std::uintptr_t>(fresh), 0u);
+        pool.bytes += huge_page;
+      } catch (const std::bad_alloc&) {
+        ::munmap(fresh, huge_page);
+        throw;
+      }
+    }
+  }
+  return map_or_throw(length);  // after the pool closed (exit): a mapping of its own
+}
+
+/// Frees the units of a mid-sized buffer; an arena left empty waits idle or is unmapped.
+void release_mid(void* p, std::size_t length) noexcept {
+  const auto address = reinterpret_cast<std::uintptr_t>(p);
+  const std::uintptr_t base = address / huge_page * huge_page;
+  std::uintptr_t unmap_base = 0;
+  if (!pool_closed.load()) {
+    auto& pool = idle();
+    std::lock_guard lock(pool.mutex);
+    const auto found = pool.arenas.find(base);
+    if (found != pool.arenas.end()) {
+      found->second &= ~unit_mask(static_cast<unsigned>((address - base) / mid_granule),
+                                  static_cast<unsigned>(length / mid_granule));
+      if (found->second != 0) return;
+      if (pool.bytes + huge_page <= idle_limit) {
+        pool.bytes += huge_page;
+        return;
+      }
+      pool.arenas.erase(found);
+      unmap_base = base;
+    }
+  }
+  if (unmap_base != 0) {
+    ::munmap(reinterpret_cast<void*>(unmap_base), huge_page);
+  } else {
+    ::munmap(p, length);  // its own mapping, or the pool is gone: return just its pages
+  }
+}
+
+void* map_huge(std::size_t length) {
+  if (void* p = take_idle(length).first) return p;
+  return map_huge_aligned(length);
 }
 
 void release(void* p, std::size_t length) noexcept {
@@ -142,7 +232,7 @@ void deallocate(void* p, std::size_t n) noexcept {
   if (n < page_threshold) {
     ::operator delete(p);
   } else if (n < huge_threshold) {
-    release(p, round_up(n, mid_granule));
+    release_mid(p, round_up(n, mid_granule));
   } else {
     release(p, round_up(n, huge_page));
   }

@@ -391,7 +391,7 @@ TEST_CASE("no room on disk: writes are skipped, counted, and reads just miss") {
   fs::remove_all(root);
 }
 
-TEST_CASE("block memory: freed buffers are reused (mid-sized ones resized), page-aligned, whole") {
+TEST_CASE("block memory: freed buffers are reused, page-aligned, whole") {
   namespace bm = block_memory;
   const auto aligned = [](void* p) { return reinterpret_cast<std::uintptr_t>(p) % 4096 == 0; };
   // Every byte writable and kept: a buffer shorter than asked would fault or lose bytes.
@@ -408,16 +408,19 @@ TEST_CASE("block memory: freed buffers are reused (mid-sized ones resized), page
   REQUIRE(aligned(a));
   REQUIRE(fill_and_check(a, 500'000, 1));
   bm::deallocate(a, 500'000);
-  void* again = bm::allocate(499'000);  // the same 64 KiB step: the freed buffer itself
+  void* again = bm::allocate(499'000);  // the same 64 KiB units: the freed buffer itself
   CHECK(again == a);
   REQUIRE(fill_and_check(again, 499'000, 2));
+  // Mid-sized buffers share a huge-page arena: the next ones pack after it, 64 KiB-aligned.
+  void* next = bm::allocate(900'000);
+  CHECK(reinterpret_cast<std::uintptr_t>(next) / (2u << 20) ==
+        reinterpret_cast<std::uintptr_t>(again) / (2u << 20));
+  CHECK(reinterpret_cast<std::uintptr_t>(next) ==
+        reinterpret_cast<std::uintptr_t>(again) + 512 * 1024);
+  REQUIRE(fill_and_check(next, 900'000, 5));
+  REQUIRE(fill_and_check(again, 499'000, 2));
+  bm::deallocate(next, 900'000);
   bm::deallocate(again, 499'000);
-  for (const std::size_t n : {std::size_t{900'000}, std::size_t{64u << 10}, std::size_t{300'001}}) {
-    void* resized = bm::allocate(n);  // another size: the idle buffer, grown or shrunk
-    REQUIRE(aligned(resized));
-    REQUIRE(fill_and_check(resized, n, static_cast<unsigned char>(n)));
-    bm::deallocate(resized, n);
-  }
   void* huge = bm::allocate(3u << 20);
   REQUIRE(reinterpret_cast<std::uintptr_t>(huge) % (2u << 20) == 0);
   REQUIRE(fill_and_check(huge, 3u << 20, 9));
@@ -428,6 +431,50 @@ TEST_CASE("block memory: freed buffers are reused (mid-sized ones resized), page
   void* small = bm::allocate(1000);  // under 64 KiB: the heap
   REQUIRE(fill_and_check(small, 1000, 3));
   bm::deallocate(small, 1000);
+}
+
+TEST_CASE("block memory: random mid-sized buffers never overlap and keep their bytes") {
+  namespace bm = block_memory;
+  std::mt19937_64 rng(17);
+  struct live {
+    unsigned char* p;
+    std::size_t n;
+    unsigned char seed;
+  };
+  std::vector<live> held;
+  const auto intact = [](const live& b) {
+    for (std::size_t i = 0; i < b.n; i += 4093)
+      if (b.p[i] != static_cast<unsigned char>(b.seed + i / 4093)) return false;
+    return b.p[b.n - 1] == b.seed;
+  };
+  std::size_t checked = 0;
+  for (int step = 0; step < 4000; ++step) {
+    if (held.size() < 40 && (held.empty() || rng() % 3 != 0)) {
+      // 64 KiB to just under 1 MiB: one to sixteen units of an arena.
+      const std::size_t n = (64u << 10) + rng() % ((1u << 20) - (64u << 10));
+      auto* p = static_cast<unsigned char*>(bm::allocate(n));
+      REQUIRE(reinterpret_cast<std::uintptr_t>(p) % 4096 == 0);
+      const auto seed = static_cast<unsigned char>(rng());
+      for (std::size_t i = 0; i < n; i += 4093) p[i] = static_cast<unsigned char>(seed + i / 4093);
+      p[n - 1] = seed;
+      for (const auto& other : held) {  // no two live buffers share a byte
+        const bool apart = p + n <= other.p || other.p + other.n <= p;
+        REQUIRE(apart);
+      }
+      held.push_back({p, n, seed});
+    } else {
+      const auto at = static_cast<std::size_t>(rng() % held.size());
+      REQUIRE(intact(held[at]));
+      ++checked;
+      bm::deallocate(held[at].p, held[at].n);
+      held.erase(held.begin() + static_cast<std::ptrdiff_t>(at));
+    }
+  }
+  for (const auto& b : held) {
+    REQUIRE(intact(b));
+    bm::deallocate(b.p, b.n);
+  }
+  CHECK(checked > 1000);
 }
 
 TEST_CASE("blocks of any size are written and read back byte for byte from their slabs") {
