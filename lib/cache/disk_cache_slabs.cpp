@@ -347,8 +347,11 @@ bool disk_cache::impl::write_block(const block_key& key, std::span<const std::by
     std::memset(pages_bytes + data.size(), 0, pages * direct_alignment - data.size());
     iov[count++] = {pages_bytes, pages * direct_alignment};
   }
-  const bool written =
-      pwritev_all(file->fd, iov.data(), count, slot->index * slot_stride(capacity));
+  bool written = false;
+  {
+    std::lock_guard one_writer(file->write_mutex);
+    written = pwritev_all(file->fd, iov.data(), count, slot->index * slot_stride(capacity));
+  }
   std::lock_guard guard(mutex);
   in_flight -= total;
   if (slabs[capacity].generation != slot->generation) return false;  // lost meanwhile

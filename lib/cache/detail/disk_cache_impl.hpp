@@ -40,6 +40,11 @@ struct disk_cache::impl {
   struct slab_file {
     int fd = -1;
     bool direct = false;  // opened with O_DIRECT (false where the file system refuses it)
+    // Held by a writer around its pwritev. ext4 takes the inode's lock exclusively for a direct
+    // write that extends the file or fills a hole (every slab write here), so the writers of
+    // one slab run one at a time anyway; without this they waited spinning in the kernel
+    // (rwsem_down_write_slowpath: 8 % of the mount daemon's samples in a 1 GiB read).
+    std::mutex write_mutex;
     ~slab_file();
   };
   struct slab {
