@@ -299,8 +299,6 @@ block_data disk_cache::get_block(const block_key& key) {
 bool disk_cache::impl::write_block(const block_key& key, std::span<const std::byte> data) {
   const key_hash hash = hash_key(block_hash_text(key));
   const std::string hex = to_hex(hash);
-  const auto header = encode_header({hash, key.etag, data.size(), crc32c(data), 0},
-                                    static_cast<std::size_t>(slot_header_size));
   const std::uint64_t capacity = slot_capacity(data.size());
   const std::uint64_t total = slot_usage(data.size());
   std::optional<slot_id> slot;
@@ -316,6 +314,9 @@ bool disk_cache::impl::write_block(const block_key& key, std::span<const std::by
     }
     file = slabs[capacity].file;
   }
+  // Summed once the write is sure to happen (a full disk or a cached block skips it).
+  const auto header = encode_header({hash, key.etag, data.size(), crc32c(data), 0},
+                                    static_cast<std::size_t>(slot_header_size));
   // One pwritev: the header page, then the bytes. With O_DIRECT the bytes go from the block's
   // memory to the disk without a page-cache copy when they are page-aligned (every block from the
   // network: block_memory); others are copied into aligned pages first. The last partial page is
