@@ -1,8 +1,11 @@
 // CRC-32C for the disk-cache block headers. Chosen over a cryptographic hash because every disk
-// hit verifies the whole block: with SSE4.2 this runs at several GB/s, a table at ~500 MB/s.
+// hit verifies the whole block, and every block written is summed. Three kernels, picked once
+// by what the CPU has: carry-less folding with AVX-512 (crc32c_folding.cpp, ~2x the next on
+// cached data), the SSE4.2 crc32 instruction in three lanes (~25 GB/s), a table (~0.5 GB/s).
 #include <array>
 #include <cstring>
 
+#include "cache/detail/crc32c_kernels.hpp"
 #include "dataport/block_cache.hpp"
 
 #if defined(__x86_64__)
@@ -10,6 +13,7 @@
 #endif
 
 namespace dataport {
+namespace cache_detail {
 namespace {
 
 constexpr std::uint32_t polynomial = 0x82F63B78u;  // reflected Castagnoli
@@ -112,14 +116,37 @@ __attribute__((target("sse4.2"))) std::uint32_t crc_hardware(const unsigned char
 
 }  // namespace
 
-std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcept {
+std::uint32_t crc32c_table(std::span<const std::byte> data, std::uint32_t crc) noexcept {
   const auto* p = reinterpret_cast<const unsigned char*>(data.data());
-  crc = ~crc;
+  return ~crc_software(p, data.size(), ~crc);
+}
+
+bool lanes_supported() noexcept {
 #if defined(__x86_64__)
-  static const bool has_sse42 = __builtin_cpu_supports("sse4.2");
-  if (has_sse42) return ~crc_hardware(p, data.size(), crc);
+  static const bool supported = __builtin_cpu_supports("sse4.2");
+  return supported;
+#else
+  return false;
 #endif
-  return ~crc_software(p, data.size(), crc);
+}
+
+std::uint32_t crc32c_lanes(std::span<const std::byte> data, std::uint32_t crc) noexcept {
+#if defined(__x86_64__)
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  return ~crc_hardware(p, data.size(), ~crc);
+#else
+  return crc32c_table(data, crc);
+#endif
+}
+
+}  // namespace cache_detail
+
+std::uint32_t crc32c(std::span<const std::byte> data, std::uint32_t crc) noexcept {
+  using kernel = std::uint32_t (*)(std::span<const std::byte>, std::uint32_t) noexcept;
+  static const kernel chosen = cache_detail::folding_supported() ? cache_detail::crc32c_folding
+                               : cache_detail::lanes_supported() ? cache_detail::crc32c_lanes
+                                                                 : cache_detail::crc32c_table;
+  return chosen(data, crc);
 }
 
 }  // namespace dataport

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cache/detail/cache_file_format.hpp"
+#include "cache/detail/crc32c_kernels.hpp"
 #include "core/detail/pwrite_all.hpp"
 #include "dataport/attribute_cache.hpp"
 #include "dataport/block_cache.hpp"
@@ -85,6 +86,48 @@ TEST_CASE("crc32c matches the standard check value in both implementations") {
     CHECK(crc32c(part) == reference(part, 0));
     CHECK(crc32c(part, 0x12345678u) == reference(part, 0x12345678u));
   }
+}
+
+TEST_CASE("every CRC-32C kernel this CPU has agrees with the table on every length class") {
+  using kernel = std::uint32_t (*)(std::span<const std::byte>, std::uint32_t) noexcept;
+  std::vector<std::pair<std::string, kernel>> kernels{{"table", cache_detail::crc32c_table}};
+  if (cache_detail::lanes_supported()) kernels.emplace_back("lanes", cache_detail::crc32c_lanes);
+  if (cache_detail::folding_supported())
+    kernels.emplace_back("folding", cache_detail::crc32c_folding);
+  // The dispatcher must have picked the best kernel present; a machine without AVX-512 checks
+  // fewer kernels (said in the output, never silently).
+  WARN("CRC-32C kernels on this CPU: " << kernels.size() << " (table, lanes, folding)");
+  const auto data = test::random_bytes(40'000, 7);
+  // Every length up to 1100 (under 256 and the folding steps of 256 and 64 bytes, with every
+  // tail), from aligned and unaligned starts, from zero and from a running value; then sizes
+  // around the three-lane stride and a large one.
+  std::vector<std::size_t> lengths;
+  for (std::size_t n = 0; n <= 1100; ++n) lengths.push_back(n);
+  for (const std::size_t n : {4095, 4096, 12287, 12288, 12289, 16383, 16448, 39'990})
+    lengths.push_back(n);
+  for (const auto& [name, run] : kernels) {
+    INFO("kernel " << name);
+    std::size_t mismatches = 0;
+    for (const std::size_t n : lengths) {
+      for (const std::size_t start : {std::size_t{0}, std::size_t{1}, std::size_t{9}}) {
+        const auto part = std::span(data).subspan(start, n);
+        if (run(part, 0) != cache_detail::crc32c_table(part, 0)) ++mismatches;
+        if (run(part, 0xDEADBEEFu) != cache_detail::crc32c_table(part, 0xDEADBEEFu)) ++mismatches;
+      }
+    }
+    CHECK(mismatches == 0);
+    // Chained pieces of uneven sizes give the one-shot sum.
+    std::uint32_t chained = 0;
+    std::size_t at = 0;
+    for (const std::size_t piece : {300, 1, 4096, 257, 20'000, 63}) {
+      chained = run(std::span(data).subspan(at, piece), chained);
+      at += piece;
+    }
+    CHECK(chained == cache_detail::crc32c_table(std::span(data).first(at), 0));
+    CHECK(run(test::to_bytes("123456789"), 0) == 0xE3069283u);
+  }
+  const auto all = std::span(data);
+  CHECK(crc32c(all) == kernels.back().second(all, 0));
 }
 
 TEST_CASE("cache header decoder rejects every truncation and every flipped byte") {
