@@ -203,10 +203,9 @@ bool disk_cache::impl::reserve(std::uint64_t n) {
 }
 
 void disk_cache::impl::scan() {
-  struct found {
+  struct found {  // a whole-file entry (blocks are in slabs: scan_slabs)
     std::string hex;
     std::uint64_t size;
-    bool whole_file;
     std::int64_t mtime;
   };
   std::vector<found> items;
@@ -224,12 +223,12 @@ void disk_cache::impl::scan() {
       continue;
     }
     if (!ours) continue;
-    items.push_back({name.substr(0, 64), static_cast<std::uint64_t>(st.st_size), true,
+    items.push_back({name.substr(0, 64), static_cast<std::uint64_t>(st.st_size),
                      static_cast<std::int64_t>(st.st_mtime)});
   }
   std::sort(items.begin(), items.end(),
             [](const found& a, const found& b) { return a.mtime < b.mtime; });
-  for (const auto& item : items) add_entry(item.hex, item.size, item.whole_file, 0, {});
+  for (const auto& item : items) add_entry(item.hex, item.size, true, 0, {});
   scan_slabs();
 }
 
