@@ -50,8 +50,7 @@ constexpr fold_constants fold_by(unsigned bytes) {
 constexpr fold_constants by256 = fold_by(256), by64 = fold_by(64), by48 = fold_by(48),
                          by32 = fold_by(32), by16 = fold_by(16);
 
-#define DATAPORT_FOLDING_TARGET \
-  __attribute__((target("avx512f,avx512vl,vpclmulqdq,pclmul,sse4.2")))
+#define DATAPORT_FOLDING_TARGET __attribute__((target("avx512f,avx512vl,vpclmulqdq,pclmul,sse4.2")))
 
 DATAPORT_FOLDING_TARGET inline __m512i broadcast(fold_constants k) {
   const auto low = static_cast<long long>(k.low), high = static_cast<long long>(k.high);
@@ -80,11 +79,9 @@ DATAPORT_FOLDING_TARGET inline __m512i fold_into(__m512i x, __m512i k, __m512i n
 }
 
 DATAPORT_FOLDING_TARGET inline __m128i fold_into(__m128i x, fold_constants k, __m128i next) {
-  const __m128i kk =
-      _mm_set_epi64x(static_cast<long long>(k.high), static_cast<long long>(k.low));
-  return _mm_xor_si128(_mm_xor_si128(_mm_clmulepi64_si128(x, kk, 0x00),
-                                     _mm_clmulepi64_si128(x, kk, 0x11)),
-                       next);
+  const __m128i kk = _mm_set_epi64x(static_cast<long long>(k.high), static_cast<long long>(k.low));
+  return _mm_xor_si128(
+      _mm_xor_si128(_mm_clmulepi64_si128(x, kk, 0x00), _mm_clmulepi64_si128(x, kk, 0x11)), next);
 }
 
 DATAPORT_FOLDING_TARGET std::uint32_t crc_tail(const unsigned char* p, std::size_t n,
@@ -137,10 +134,9 @@ DATAPORT_FOLDING_TARGET std::uint32_t crc_fold(const unsigned char* p, std::size
 }  // namespace
 
 bool folding_supported() noexcept {
-  static const bool supported = __builtin_cpu_supports("avx512f") &&
-                                __builtin_cpu_supports("avx512vl") &&
-                                __builtin_cpu_supports("vpclmulqdq") &&
-                                __builtin_cpu_supports("pclmul") && lanes_supported();
+  static const bool supported =
+      __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("vpclmulqdq") && __builtin_cpu_supports("pclmul") && lanes_supported();
   return supported;
 }
 
@@ -152,7 +148,9 @@ std::uint32_t crc32c_folding(std::span<const std::byte> data, std::uint32_t crc)
 
 #else
 
-bool folding_supported() noexcept { return false; }
+bool folding_supported() noexcept {
+  return false;
+}
 std::uint32_t crc32c_folding(std::span<const std::byte> data, std::uint32_t crc) noexcept {
   return crc32c_table(data, crc);
 }
