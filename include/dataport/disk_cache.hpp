@@ -67,6 +67,9 @@ struct disk_cache_options {
   /// Free bytes of the file system holding `path` (default: statvfs f_bavail × f_frsize).
   /// Injectable so tests can simulate a full disk.
   std::function<std::uint64_t(const std::filesystem::path&)> free_space;
+  /// Tests only: runs in get_block once the slot is pinned, before its bytes are read (on the
+  /// calling thread, no lock held), so a test can evict and rewrite blocks mid-read.
+  std::function<void(const block_key&)> before_block_read;
 
   /// From DATASET_MOUNT_CACHE_SIZE, DATASET_RESERVED_FREE_DISK_SPACE, prune threshold/target,
   /// queue size, writer threads and DATAPORT_CACHE_DIR (else $XDG_CACHE_HOME/dataport).

@@ -254,6 +254,7 @@ block_data disk_cache::get_block(const block_key& key) {
     identity = s.slabs[slot.capacity].identity;
     ++s.slot_readers[slot];
   }
+  if (s.options.before_block_read) s.options.before_block_read(key);
   const std::uint64_t offset = slot.index * slot_stride(slot.capacity);
   bool lost = false;
   block_data result;

@@ -380,6 +380,50 @@ TEST_CASE("a slab replaced by another file while in use is a miss - a new slab t
   fs::remove_all(root);
 }
 
+TEST_CASE("a slot evicted while it is read is reused only after the read") {
+  const fs::path root = test::fresh_cache_root("dpinned");
+  const fs::path slab = root / "v1" / "slabs" / "65536.slab";
+  const std::uint64_t stride = 4096 + 65536;
+  const auto first = test::random_bytes(5000, 90);
+  const auto second = test::random_bytes(6000, 91);
+  const auto third = test::random_bytes(7000, 92);
+  disk_cache* cache_ptr = nullptr;
+  bool evicted = false;
+  auto options = options_for(root);
+  // Mid-read of block 1: remove every entry (block 1's slot is freed, or must wait) and write
+  // block 2. Were block 1's slot free now, block 2 would take it and the read would find block
+  // 2's header there: a miss. Pinned, block 2 goes to a new slot and the read gets its bytes.
+  options.before_block_read = [&](const block_key& key) {
+    if (evicted || key.block_index != 1) return;
+    evicted = true;
+    cache_ptr->clear();
+    REQUIRE(cache_ptr->entry_count() == 0);
+    REQUIRE(cache_ptr->put_block({"o", "e", 2}, second));
+  };
+  disk_cache cache(options);
+  cache_ptr = &cache;
+  REQUIRE(cache.put_block({"o", "e", 1}, first));
+  const auto got = cache.get_block({"o", "e", 1});
+  REQUIRE(evicted);
+  REQUIRE(got);
+  CHECK(test::same_bytes(*got, first));
+  const auto size_after_second = fs::file_size(slab);
+  CHECK(size_after_second > stride);  // block 2 went to slot 1 (its last byte is past slot 0)
+  CHECK(size_after_second <= 2 * stride);
+  const auto got_second = cache.get_block({"o", "e", 2});
+  REQUIRE(got_second);
+  CHECK(test::same_bytes(*got_second, second));
+  // The read is over: slot 0 is free now, and the next block takes it (the slab does not grow).
+  REQUIRE(cache.put_block({"o", "e", 3}, third));
+  CHECK(fs::file_size(slab) == size_after_second);
+  const auto got_third = cache.get_block({"o", "e", 3});
+  REQUIRE(got_third);
+  CHECK(test::same_bytes(*got_third, third));
+  CHECK_FALSE(cache.get_block({"o", "e", 1}));
+  check_tree(root);
+  fs::remove_all(root);
+}
+
 TEST_CASE("evicted slots are punched and reused: a slab stays within the cap on disk") {
   const fs::path root = test::fresh_cache_root("dslots");
   const fs::path slab = root / "v1" / "slabs" / "131072.slab";
