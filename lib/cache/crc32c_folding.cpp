@@ -10,7 +10,6 @@
 // Barrett reduction is needed. The constants are computed at start, checked by the unit test
 // against the byte-wise table on every length class.
 #include <array>
-#include <cstring>
 
 #include "cache/detail/crc32c_kernels.hpp"
 
@@ -84,18 +83,6 @@ DATAPORT_FOLDING_TARGET inline __m128i fold_into(__m128i x, fold_constants k, __
       _mm_xor_si128(_mm_clmulepi64_si128(x, kk, 0x00), _mm_clmulepi64_si128(x, kk, 0x11)), next);
 }
 
-DATAPORT_FOLDING_TARGET std::uint32_t crc_tail(const unsigned char* p, std::size_t n,
-                                               std::uint64_t c) noexcept {
-  for (; n >= 8; p += 8, n -= 8) {
-    std::uint64_t word;
-    std::memcpy(&word, p, 8);
-    c = _mm_crc32_u64(c, word);
-  }
-  auto c32 = static_cast<std::uint32_t>(c);
-  for (; n > 0; ++p, --n) c32 = _mm_crc32_u8(c32, *p);
-  return c32;
-}
-
 // `crc` is the raw register (already inverted). Needs n >= 256.
 DATAPORT_FOLDING_TARGET std::uint32_t crc_fold(const unsigned char* p, std::size_t n,
                                                std::uint32_t crc) noexcept {
@@ -126,7 +113,9 @@ DATAPORT_FOLDING_TARGET std::uint32_t crc_fold(const unsigned char* p, std::size
   s = fold_into(piece(x, 0), by48, s);
   std::uint64_t c = _mm_crc32_u64(0, static_cast<std::uint64_t>(_mm_cvtsi128_si64(s)));
   c = _mm_crc32_u64(c, static_cast<std::uint64_t>(_mm_extract_epi64(s, 1)));
-  return crc_tail(p, n, c);
+  // The tail (under 64 bytes) through the crc32 kernel, in its inverted convention.
+  const std::span tail(reinterpret_cast<const std::byte*>(p), n);
+  return ~crc32c_lanes(tail, ~static_cast<std::uint32_t>(c));
 }
 
 #undef DATAPORT_FOLDING_TARGET
