@@ -27,6 +27,8 @@ struct cp_flags {
   bool verify_md5 = false;
   bool fail_fast = false;
   bool fsync = false;
+  bool direct_io = false;
+  bool buffered_io = false;
   bool restart_on_change = false;
   bool create_container = false;
   bool no_server_side_copy = false;
@@ -122,6 +124,8 @@ int run_copy(app_state& state, const cp_flags& flags) {
   options.verify_md5 = flags.verify_md5;
   options.fail_fast = flags.fail_fast;
   options.fsync = flags.fsync;
+  if (flags.direct_io) options.direct_io = true;
+  if (flags.buffered_io) options.direct_io = false;
   options.restart_on_change = flags.restart_on_change;
   options.create_container = flags.create_container;
   options.server_side_copy = !flags.no_server_side_copy;
@@ -161,6 +165,13 @@ void add_copy_like(CLI::App& app, app_state& state, std::optional<int>& result, 
                 "when corrupted), and each file against its Content-MD5 when it has one");
   cmd->add_flag("--fail-fast", flags->fail_fast, "stop at the first failed file");
   cmd->add_flag("--fsync", flags->fsync, "fsync each local file before it takes its final name");
+  auto* direct = cmd->add_flag(
+      "--direct-io", flags->direct_io,
+      "write downloaded files of 1 MiB and more with O_DIRECT: no page cache filled or dirtied "
+      "(less CPU; the files are not in memory afterwards). Default DATAPORT_DIRECT_IO (false)");
+  cmd->add_flag("--no-direct-io", flags->buffered_io,
+                "write through the page cache even when DATAPORT_DIRECT_IO=true")
+      ->excludes(direct);
   cmd->add_flag("--restart-on-change", flags->restart_on_change,
                 "start a file over once if its source changes during the copy (default: fail it)");
   cmd->add_flag("--create-container", flags->create_container,

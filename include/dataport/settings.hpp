@@ -27,6 +27,8 @@ struct settings {
   std::uint64_t chunk_size = 8ull << 20;        ///< DATAPORT_CHUNK_SIZE: range size of split files
   std::uint64_t split_threshold = 16ull << 20;  ///< DATAPORT_SPLIT_THRESHOLD: split files larger
   std::uint64_t inflight_bytes = 128ull << 20;  ///< DATAPORT_INFLIGHT_BYTES: transfer byte budget
+  /// DATAPORT_DIRECT_IO: downloads write files of 1 MiB and more with O_DIRECT (no page cache)
+  bool direct_io = false;
 
   // ---- HTTP ----
   unsigned http_retry_count = 7;                     ///< AZUREML_DATASET_HTTP_RETRY_COUNT

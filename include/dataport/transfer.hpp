@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,8 +98,12 @@ struct transfer_options {
   /// a corrupted range is read again, up to the HTTP retry budget, counted in
   /// checksum_mismatches), and the whole-file Content-MD5 is checked when the source has one.
   bool verify_md5 = false;
-  bool fail_fast = false;          ///< stop everything at the first failed file
-  bool fsync = false;              ///< fsync each local file before it is renamed into place
+  bool fail_fast = false;  ///< stop everything at the first failed file
+  bool fsync = false;      ///< fsync each local file before it is renamed into place
+  /// Local files of 1 MiB and more are written with O_DIRECT (page-aligned 1 MiB writes from
+  /// reused buffers; the page cache is neither filled nor dirtied); a file system that refuses
+  /// O_DIRECT gets ordinary writes. unset = DATAPORT_DIRECT_IO.
+  std::optional<bool> direct_io;
   bool restart_on_change = false;  ///< a source changed mid-copy is restarted once (else failed)
   bool create_container = false;   ///< create the destination container first (if missing)
   /// Blob → blob: let the destination service copy the bytes itself (Copy Blob From URL up to

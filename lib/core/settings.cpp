@@ -132,6 +132,9 @@ const std::vector<setting_row>& rows() {
          s.inflight_bytes = size_in(n, v, 1, tib);
        },
        [](const settings& s) { return std::to_string(s.inflight_bytes); }},
+      {"DATAPORT_DIRECT_IO",
+       [](settings& s, std::string_view n, std::string_view v) { s.direct_io = parse_bool(v, n); },
+       [](const settings& s) { return std::string(s.direct_io ? "true" : "false"); }},
       {"AZUREML_DATASET_HTTP_RETRY_COUNT",
        [](settings& s, std::string_view n, std::string_view v) {
          s.http_retry_count = static_cast<unsigned>(integer_in(n, v, 0, 100));

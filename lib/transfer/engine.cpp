@@ -82,6 +82,11 @@ using chunk_channel =
 /// Slice that streamed chunks pass through: small enough to stay in a core's L2 cache, large
 /// enough that each read and pwrite moves plenty of bytes.
 constexpr std::size_t stream_slice = 512 * 1024;
+/// Slice of a chunk written with O_DIRECT (direct_io): one device write each, from a reused
+/// buffer (1 MiB writes reached this VM's disk limit; 512 KiB ones ran 15 % slower).
+constexpr std::size_t direct_slice = 1024 * 1024;
+/// Alignment of every worker buffer: what O_DIRECT writes need (file_writer::direct_alignment).
+constexpr std::align_val_t buffer_alignment{4096};
 
 using done_channel = asio::experimental::concurrent_channel<void(boost::system::error_code)>;
 
@@ -277,10 +282,26 @@ class engine {
     }
   }
 
+  struct aligned_delete {
+    void operator()(std::byte* p) const noexcept { ::operator delete[](p, buffer_alignment); }
+  };
   struct chunk_buffer {
-    std::unique_ptr<std::byte[]> data;
+    std::unique_ptr<std::byte[], aligned_delete> data;
     std::size_t capacity = 0;
   };
+
+  /// The alignment of direct writes for this job's chunks, or 0 (write through the page cache):
+  /// every chunk must start on an aligned offset (a file of one chunk does), and verified copies
+  /// go through write_piece.
+  std::size_t direct_alignment(const file_job& job) const {
+    if (options_.verify_md5 || !job.writer->accepts_pieces()) return 0;
+    const std::size_t alignment = job.writer->direct_alignment();
+    if (alignment == 0 || alignment > static_cast<std::size_t>(buffer_alignment) ||
+        (job.plan.chunk_count > 1 && job.plan.chunk_size % alignment != 0)) {
+      return 0;
+    }
+    return alignment;
+  }
 
   awaitable<void> handle(chunk_task task, chunk_buffer& buffer) {
     file_job& job = *task.job;
@@ -289,16 +310,51 @@ class engine {
       co_await copy_chunk_server_side(job, task.index);
     } else if (!job.failed) {
       const auto length = static_cast<std::size_t>(chunk_length(job.plan, task.index));
-      // A destination that takes pieces gets the chunk streamed through a small buffer.
-      const std::size_t needed =
-          job.writer->accepts_pieces() ? std::min(length, stream_slice) : length;
+      // A destination that takes pieces gets the chunk streamed through a small buffer; a
+      // direct one through whole aligned slices.
+      const std::size_t alignment = direct_alignment(job);
+      std::size_t needed = job.writer->accepts_pieces() ? std::min(length, stream_slice) : length;
+      if (alignment) {
+        needed = (std::min(length, direct_slice) + alignment - 1) / alignment * alignment;
+      }
       if (buffer.capacity < needed) {
-        buffer.data = std::make_unique_for_overwrite<std::byte[]>(needed);
+        buffer.data.reset(static_cast<std::byte*>(::operator new[](needed, buffer_alignment)));
         buffer.capacity = needed;
       }
       co_await copy_chunk(job, task.index, length, std::span(buffer.data.get(), needed));
     }
     if (--job.remaining == 0) co_await finish(job);
+  }
+
+  /// Streams one chunk into `buffer` (aligned; its size a multiple of `alignment`) and writes
+  /// each full buffer with one direct write; the chunk's last partial buffer is padded with
+  /// zeros to the alignment (only a file's last chunk has one: commit cuts the padding off).
+  awaitable<read_result> copy_chunk_direct(file_job& job, std::uint64_t offset, std::size_t length,
+                                           std::span<std::byte> buffer, std::size_t alignment) {
+    file_writer& writer = *job.writer;
+    std::uint64_t position = offset;  // where the buffer's first byte belongs in the file
+    std::size_t filled = 0;
+    object_store::byte_room room = [&]() { return buffer.subspan(filled); };
+    object_store::byte_sink sink = [&](std::span<const std::byte> piece) {
+      if (piece.data() != buffer.data() + filled || piece.size() > buffer.size() - filled) {
+        throw_error(errc::internal, "read_range_into delivered bytes outside the buffer's room");
+      }
+      filled += piece.size();
+      bytes_done_ += piece.size();
+      if (filled == buffer.size()) {
+        writer.write_direct(position, buffer);
+        position += filled;
+        filled = 0;
+      }
+    };
+    read_result r = co_await plan_.source->read_range_into(
+        job.source_path, offset, length, std::move(room), std::move(sink), job.plan.source.etag);
+    if (filled > 0 && r.bytes == length) {
+      const std::size_t padded = (filled + alignment - 1) / alignment * alignment;
+      std::memset(buffer.data() + filled, 0, padded - filled);
+      writer.write_direct(position, buffer.first(padded));
+    }
+    co_return r;
   }
 
   /// Copies chunk `index` (`length` bytes). `buffer` holds the whole chunk, or, when the writer
@@ -314,6 +370,8 @@ class engine {
           co_await job.writer->write(index, offset, buffer.first(length));
           bytes_done_ += length;
         }
+      } else if (const std::size_t alignment = direct_alignment(job); alignment != 0) {
+        r = co_await copy_chunk_direct(job, offset, length, buffer, alignment);
       } else if (job.writer->accepts_pieces()) {
         std::uint64_t position = offset;
         file_writer& writer = *job.writer;
@@ -578,9 +636,9 @@ transfer_summary execute_plan(context& ctx, copy_plan plan, const transfer_optio
   transfer_detail::engine engine(ctx, std::move(plan), options);
   log::info("transfer",
             "copy started: {} (threads={}, chunk={}, if-exists={}, "
-            "verify-md5={})",
+            "verify-md5={}, direct-io={})",
             description, engine.workers(), engine.chunk_description(), to_string(options.if_exists),
-            options.verify_md5);
+            options.verify_md5, options.direct_io.value_or(ctx.config().direct_io));
   ctx.run(engine.run());
   transfer_summary summary = engine.take_summary();
   summary.duration = std::chrono::duration_cast<std::chrono::milliseconds>(

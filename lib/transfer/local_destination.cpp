@@ -5,6 +5,10 @@
 // created with O_CREAT|O_EXCL|O_NOFOLLOW and renamed into place (renameat2 with RENAME_NOREPLACE
 // when an existing file must not be replaced). The source's ETag is recorded in the
 // user.dataport.etag extended attribute so a later --if-exists skip-identical can trust it.
+// With direct_io, files of 1 MiB and more get a second descriptor opened with O_DIRECT and the
+// engine writes them in page-aligned pieces (the last one padded; commit cuts the file back):
+// the page cache is neither filled nor dirtied, which a download larger than memory (or a VM
+// whose fresh page-cache memory is expensive) pays for otherwise.
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <sys/stat.h>
@@ -12,6 +16,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -30,6 +35,11 @@ namespace dataport::transfer_detail {
 namespace {
 
 constexpr const char* etag_xattr = "user.dataport.etag";
+/// Files smaller than this are written through the page cache even with direct_io.
+constexpr std::uint64_t direct_min_size = 1 << 20;
+/// Offsets, lengths and memory of direct writes: the page size, a multiple of every common
+/// logical block size (512 and 4096).
+constexpr std::size_t direct_alignment_bytes = 4096;
 
 std::string errno_text(int err) {
   return std::strerror(err);
@@ -69,10 +79,12 @@ std::string partial_name(const std::string& name) {
 
 class local_writer final : public file_writer {
  public:
-  local_writer(unique_fd parent, unique_fd file, std::string name, std::string partial,
-               object_info source, destination_settings settings, std::string display)
+  local_writer(unique_fd parent, unique_fd file, unique_fd direct, std::string name,
+               std::string partial, object_info source, destination_settings settings,
+               std::string display)
       : parent_(std::move(parent)),
         file_(std::move(file)),
+        direct_(std::move(direct)),
         name_(std::move(name)),
         partial_(std::move(partial)),
         source_(std::move(source)),
@@ -96,14 +108,32 @@ class local_writer final : public file_writer {
     // the kernel by spinning (rwsem_spin_on_owner), which took a third of a 1 GiB download's
     // CPU time from the server on two cores; a futex wait here sleeps instead.
     std::lock_guard one_writer(write_mutex_);
-    if (!detail::pwrite_all(file_.get(), data, offset)) {
-      const int err = errno;
-      throw_error(err == ENOSPC || err == EDQUOT ? errc::no_space : errc::io,
-                  fmt::format("cannot write '{}': {}", display_, errno_text(err)));
+    write_locked(file_.get(), offset, data);
+  }
+
+  std::size_t direct_alignment() const noexcept override {
+    return direct_.get() >= 0 && direct_ok_.load(std::memory_order_relaxed) ? direct_alignment_bytes
+                                                                            : 0;
+  }
+
+  void write_direct(std::uint64_t offset, std::span<const std::byte> data) override {
+    std::lock_guard one_writer(write_mutex_);
+    if (direct_ok_.load(std::memory_order_relaxed)) {
+      if (detail::pwrite_all(direct_.get(), data, offset, data.size())) return;
+      if (errno != EINVAL) fail_write(errno);
+      // The file system refused this alignment after all: ordinary writes from now on.
+      direct_ok_.store(false, std::memory_order_relaxed);
     }
+    // Without O_DIRECT, the padding past the file's end is not written.
+    const std::uint64_t end = std::min<std::uint64_t>(offset + data.size(), source_.size);
+    if (end > offset) write_locked(file_.get(), offset, data.first(end - offset));
   }
 
   boost::asio::awaitable<void> commit() override {
+    // Direct writes pad the file's last piece to the alignment: cut it back to its size.
+    if (direct_.get() >= 0 && ::ftruncate(file_.get(), static_cast<off_t>(source_.size)) != 0) {
+      throw_error(errc::io, fmt::format("cannot size '{}': {}", display_, errno_text(errno)));
+    }
     if (settings_.verify_md5 && !source_.content_md5.empty()) {
       const std::string actual = md5_base64_of_fd(file_.get(), source_.size);
       if (actual != source_.content_md5) {
@@ -153,8 +183,19 @@ class local_writer final : public file_writer {
   }
 
  private:
+  void write_locked(int fd, std::uint64_t offset, std::span<const std::byte> data) {
+    if (!detail::pwrite_all(fd, data, offset)) fail_write(errno);
+  }
+
+  [[noreturn]] void fail_write(int err) {
+    throw_error(err == ENOSPC || err == EDQUOT ? errc::no_space : errc::io,
+                fmt::format("cannot write '{}': {}", display_, errno_text(err)));
+  }
+
   unique_fd parent_;
   unique_fd file_;
+  unique_fd direct_;  ///< O_DIRECT descriptor of the partial file, or -1
+  std::atomic<bool> direct_ok_{true};
   std::mutex write_mutex_;
   std::string name_;
   std::string partial_;
@@ -238,9 +279,17 @@ class local_destination final : public destination {
                   fmt::format("cannot size '{}' to {} bytes: {}", display, plan.source.size,
                               errno_text(err)));
     }
-    co_return open_result{std::make_unique<local_writer>(std::move(parent), std::move(file), name,
-                                                         partial, plan.source, settings_, display),
-                          std::nullopt};
+    // A file system without O_DIRECT (tmpfs before Linux 6.6, some FUSE and network file
+    // systems) refuses the open with EINVAL: that file is written through the page cache.
+    unique_fd direct;
+    if (settings_.direct_io && plan.source.size >= direct_min_size) {
+      direct = unique_fd(
+          ::openat(parent.get(), partial.c_str(), O_WRONLY | O_DIRECT | O_NOFOLLOW | O_CLOEXEC));
+    }
+    co_return open_result{
+        std::make_unique<local_writer>(std::move(parent), std::move(file), std::move(direct), name,
+                                       partial, plan.source, settings_, display),
+        std::nullopt};
   }
 
   std::string describe() const override { return root_; }

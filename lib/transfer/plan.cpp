@@ -85,6 +85,7 @@ copy_plan plan_copy(context& ctx, const location& source, const location& destin
   settings.if_exists = options.if_exists;
   settings.fsync = options.fsync;
   settings.verify_md5 = options.verify_md5;
+  settings.direct_io = options.direct_io.value_or(ctx.config().direct_io);
 
   const bool local_destination = destination.backend == backend_kind::local;
   std::string destination_root;  // local: absolute folder; store: prefix

@@ -271,6 +271,10 @@ void file_writer::write_piece(std::uint64_t, std::span<const std::byte>) {
   throw_error(errc::internal, "this destination does not take pieces");
 }
 
+void file_writer::write_direct(std::uint64_t, std::span<const std::byte>) {
+  throw_error(errc::internal, "this destination has no direct writes");
+}
+
 boost::asio::awaitable<void> file_writer::copy_from(std::uint32_t, std::uint64_t, std::uint64_t,
                                                     std::string, std::string) {
   throw_error(errc::unsupported, "this destination cannot copy from a URL");

@@ -47,6 +47,20 @@ dp cp "$base/tree" "$WORK/norec"; expect_rc 2 "a folder without -R is a usage er
 expect_err "-R" "the message says to add -R"
 [[ ! -e "$WORK/norec" ]] && ok "nothing written without -R" || fail "something written without -R"
 
+# ---- --direct-io ----------------------------------------------------------------------------------
+head -c 3000007 /dev/urandom >"$WORK/direct.bin"
+dp cp "$WORK/direct.bin" "$base/direct.bin"; expect_rc 0 "upload a 3 MB file"
+dp cp --direct-io "$base/direct.bin" "$WORK/direct-down.bin"; expect_rc 0 "download it with --direct-io"
+[[ "$(sha "$WORK/direct-down.bin")" == "$(sha "$WORK/direct.bin")" && "$(stat -c %s "$WORK/direct-down.bin")" == 3000007 ]] \
+  && ok "--direct-io download is byte-identical, padding cut off" || fail "--direct-io download bytes"
+DATAPORT_DIRECT_IO=true dp cp --no-direct-io "$base/direct.bin" "$WORK/direct-buffered.bin"; expect_rc 0 "--no-direct-io over DATAPORT_DIRECT_IO=true"
+[[ "$(sha "$WORK/direct-buffered.bin")" == "$(sha "$WORK/direct.bin")" ]] && ok "--no-direct-io download is byte-identical" || fail "--no-direct-io bytes"
+dp cp --direct-io --no-direct-io "$base/direct.bin" "$WORK/both.bin"; expect_rc 2 "--direct-io with --no-direct-io is a usage error"
+expect_err "excludes" "the message says the two exclude each other"
+DATAPORT_DIRECT_IO=sometimes dp cp "$base/direct.bin" "$WORK/bad.bin"; expect_rc 2 "a bad DATAPORT_DIRECT_IO value is a usage error"
+expect_err "DATAPORT_DIRECT_IO" "the message names the variable"
+[[ ! -e "$WORK/both.bin" && ! -e "$WORK/bad.bin" ]] && ok "nothing written on usage errors" || fail "a file was written on a usage error"
+
 # ---- --if-exists ---------------------------------------------------------------------------------
 printf 'mine' >"$WORK/existing/one.bin"
 dp cp "$base/one.bin" "$WORK/existing/one.bin"; expect_rc 1 "existing file: fail by default"

@@ -1,8 +1,12 @@
 // Transfer engine round trips, byte-exact (SHA-256 of every file): local → blob → local, blob →
 // blob across accounts and containers, local → local; every size class around the chunk size;
 // unicode and space names, deep trees, a folder of 200 small files; destination semantics and
-// --if-exists policies; blob → blob server-side copies (and their fallback to streaming).
+// --if-exists policies; blob → blob server-side copies (and their fallback to streaming); direct
+// I/O downloads (O_DIRECT writes: padded last pieces cut back, the page cache left unfilled).
 #include "transfer_support.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
 
 #include <fmt/format.h>
 
@@ -480,5 +484,81 @@ TEST_CASE(
     const auto whole = read_object(*ctx, *store, "src/one.bin");
     CHECK(dataport::test::sha256_hex(read_object(*ctx, *store, out + "/y.bin")) ==
           dataport::test::sha256_hex(std::span(whole).subspan(1000, 5000)));
+  }
+}
+
+namespace {
+
+/// Pages of `p` in the page cache (mincore of a mapping; reads nothing).
+std::size_t resident_pages(const fs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  const auto size = static_cast<std::size_t>(fs::file_size(p));
+  if (size == 0) {
+    ::close(fd);
+    return 0;
+  }
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  REQUIRE(map != MAP_FAILED);
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> in_core((size + page - 1) / page);
+  REQUIRE(::mincore(map, size, in_core.data()) == 0);
+  ::munmap(map, size);
+  std::size_t resident = 0;
+  for (const unsigned char c : in_core) resident += c & 1;
+  return resident;
+}
+
+}  // namespace
+
+TEST_CASE("direct I/O downloads: byte-exact at every size, the page cache left unfilled") {
+  auto ctx = make_context();
+  temp_dir tmp("direct");
+  const std::string c = dataport::test::unique_name("direct");
+  create_container(*ctx, blob(c, ""));
+  struct shape {
+    std::uint64_t size;
+    std::uint64_t chunk_size;  // 0: adaptive
+    bool direct;               // expected: written with O_DIRECT
+  };
+  const shape shapes[] = {
+      {1 << 20, 0, true},                       // one aligned request, no padding
+      {(1 << 20) + 123, 0, true},               // the last piece padded, then cut back
+      {(3 << 20) + 4095, 1 << 20, true},        // four chunks, the last one padded
+      {(20 << 20) + 1, 0, true},                // adaptive ranges, 1 MiB slices
+      {(1 << 20) - 1, 0, false},                // under 1 MiB: the page cache
+      {(3 << 20) + 7, (1 << 20) + 512, false},  // unaligned chunks: the page cache
+      {0, 0, false},
+  };
+  std::uint64_t seed = 900;
+  for (const auto& s : shapes) {
+    DYNAMIC_SECTION("size " << s.size << " chunk " << s.chunk_size) {
+      const auto data = dataport::test::random_bytes(s.size, seed++);
+      const std::string name = "f" + std::to_string(s.size) + ".bin";
+      put_blob(*ctx, blob(c, name), data);
+      transfer_options o;
+      o.chunk_size = s.chunk_size;
+      o.threads = 3;
+      o.direct_io = true;
+      const fs::path out = tmp / ("got-" + name);
+      auto summary = dataport::copy(*ctx, blob(c, name), local(out), o);
+      INFO(describe(summary));
+      REQUIRE(summary.files_done == 1);
+      CHECK(fs::file_size(out) == s.size);
+      // Checked before anything reads the file: direct writes leave none of it in memory.
+      const std::size_t resident = resident_pages(out);
+      if (s.direct) {
+        CHECK(resident == 0);
+      } else if (s.size > 0) {
+        CHECK(resident > 0);
+      }
+      CHECK(file_sha(out) == dataport::test::sha256_hex(data));
+      // No partial file is left next to it.
+      std::size_t entries = 0;
+      for ([[maybe_unused]] const auto& e : fs::directory_iterator(tmp.path())) ++entries;
+      CHECK(entries == 1);
+      fs::remove(out);
+    }
   }
 }

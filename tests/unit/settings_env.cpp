@@ -56,6 +56,7 @@ TEST_CASE("defaults match the platform") {
   CHECK(s.unmount_timeout == 30s);
   CHECK(s.output_upload_timeout == 600s);
   CHECK(s.tls_verify);
+  CHECK_FALSE(s.direct_io);
 }
 
 TEST_CASE("every variable is read from the environment") {
@@ -64,6 +65,7 @@ TEST_CASE("every variable is read from the environment") {
       {"DATAPORT_CHUNK_SIZE", "4MB"},
       {"DATAPORT_SPLIT_THRESHOLD", "32 MiB"},
       {"DATAPORT_INFLIGHT_BYTES", "1GiB"},
+      {"DATAPORT_DIRECT_IO", "true"},
       {"AZUREML_DATASET_HTTP_RETRY_COUNT", "3"},
       {"DATAPORT_RETRY_BASE_DELAY_MS", "50"},
       {"DATAPORT_RETRY_MAX_DELAY_MS", "5000"},
@@ -94,6 +96,7 @@ TEST_CASE("every variable is read from the environment") {
   CHECK(s.chunk_size == 4ull << 20);
   CHECK(s.split_threshold == 32ull << 20);
   CHECK(s.inflight_bytes == 1ull << 30);
+  CHECK(s.direct_io);
   CHECK(s.http_retry_count == 3);
   CHECK(s.retry_base_delay == 50ms);
   CHECK(s.retry_max_delay == 5000ms);
@@ -234,7 +237,7 @@ TEST_CASE("describe() lists every setting and round-trips through set()") {
   auto s = settings::from_environment(
       env_of({{"DATASET_MOUNT_CACHE_SIZE", "-1GB"}, {"DATASET_MOUNT_READ_THREADS", "12"}}));
   const auto described = s.describe();
-  CHECK(described.size() == 33);  // + DATAPORT_MOUNT_RANDOM_READ_REQUEST_COST
+  CHECK(described.size() == 34);  // + DATAPORT_MOUNT_RANDOM_READ_REQUEST_COST
   CHECK(described.at("DATASET_MOUNT_CACHE_SIZE") == std::to_string(-(1ll << 30)));
   CHECK(described.at("DATASET_MOUNT_ATTRIBUTE_CACHE_TTL") == "unset");
   CHECK(described.at("DATASET_MOUNT_READ_THREADS") == "12");

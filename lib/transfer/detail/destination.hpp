@@ -36,6 +36,13 @@ class file_writer {
   virtual bool accepts_pieces() const noexcept { return false; }
   /// Writes one piece at `offset`, synchronously; only called when accepts_pieces().
   virtual void write_piece(std::uint64_t offset, std::span<const std::byte> data);
+  /// Alignment in bytes that write_direct needs, or 0 when this writer has no direct path.
+  virtual std::size_t direct_alignment() const noexcept { return 0; }
+  /// Writes `data` at `offset` bypassing the page cache, synchronously. The offset, the size and
+  /// the address of `data` are multiples of direct_alignment(). The last piece of a file may be
+  /// padded past its end: commit() cuts the file back to the source's size. Only called when
+  /// direct_alignment() is not 0.
+  virtual void write_direct(std::uint64_t offset, std::span<const std::byte> data);
   /// Server-side copy of chunk `index` (bytes [offset, offset + length) of the source) from
   /// `source_url` (object_store::copy_source_url, a SECRET), pinned to `source_etag`: no byte
   /// passes through this process. Only called when the destination copies_from_url(); the
@@ -77,6 +84,7 @@ struct destination_settings {
   if_exists_policy if_exists = if_exists_policy::fail;
   bool fsync = false;
   bool verify_md5 = false;
+  bool direct_io = false;  ///< local: O_DIRECT writes where the engine can align them
 };
 
 /// A local folder (created if missing). `root` is absolute.
