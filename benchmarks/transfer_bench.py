@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Transfer benchmark: `dataport cp` against its peers (curl, curl -Z, aria2c, rclone) on the same
 data, in the same run, interleaved (A B C A B C ...), every output verified by sha256. Downloads
-also run `dataport cp --direct-io` (O_DIRECT writes, no page cache; --no-direct-io-row: not).
+also run `dataport cp --no-direct-io` (page-cache writes; --no-buffered-row leaves it out).
 
 Why it is built this way (see ../../shared/BENCHMARKING.md): client and server share two cores,
 so the harness reports client CPU seconds and the server's CPU seconds beside throughput;
@@ -173,9 +173,9 @@ def download_contenders(server_kind, wl, files, base_url, cfgdir, runner, cert=N
     out = []
     dp = [a.dataport, "cp"] + ([f"{base_url}/file.bin"] if single else [f"{base_url}/", "-R"])
     out.append(("dataport cp", lambda d: dp + [d + "/"] + runner.dataport_flags()))
-    if a.direct_io_row:
-        out.append(("dataport cp --direct-io",
-                    lambda d: dp + [d + "/", "--direct-io"] + runner.dataport_flags()))
+    if a.buffered_row:
+        out.append(("dataport cp --no-direct-io",
+                    lambda d: dp + [d + "/", "--no-direct-io"] + runner.dataport_flags()))
     tls_curl = ["--cacert", cert] if cert else []
     cfg = os.path.join(cfgdir, f"curl-{server_kind}-{wl}.cfg")
 
@@ -428,8 +428,8 @@ def main():
     ap.add_argument("--dataport-chunk-size")
     ap.add_argument("--dataport-arg", action="append", default=[],
                     help="extra argument for every dataport cp (repeatable)")
-    ap.add_argument("--no-direct-io-row", dest="direct_io_row", action="store_false",
-                    help="downloads: leave out the `dataport cp --direct-io` row")
+    ap.add_argument("--no-buffered-row", dest="buffered_row", action="store_false",
+                    help="downloads: leave out the `dataport cp --no-direct-io` row")
     ap.add_argument("--workdir", default="/var/tmp/dataport-transfer-bench",
                     help="on local disk; data is generated here once and reused")
     ap.add_argument("--fresh-data", action="store_true")

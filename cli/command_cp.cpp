@@ -168,9 +168,9 @@ void add_copy_like(CLI::App& app, app_state& state, std::optional<int>& result, 
   auto* direct = cmd->add_flag(
       "--direct-io", flags->direct_io,
       "write downloaded files of 1 MiB and more with O_DIRECT: no page cache filled or dirtied "
-      "(less CPU; the files are not in memory afterwards). Default DATAPORT_DIRECT_IO (false)");
+      "(less CPU; the files are not in memory afterwards). Default DATAPORT_DIRECT_IO (true)");
   cmd->add_flag("--no-direct-io", flags->buffered_io,
-                "write through the page cache even when DATAPORT_DIRECT_IO=true")
+                "write every file through the page cache (DATAPORT_DIRECT_IO=false does the same)")
       ->excludes(direct);
   cmd->add_flag("--restart-on-change", flags->restart_on_change,
                 "start a file over once if its source changes during the copy (default: fail it)");

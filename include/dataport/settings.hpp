@@ -28,7 +28,7 @@ struct settings {
   std::uint64_t split_threshold = 16ull << 20;  ///< DATAPORT_SPLIT_THRESHOLD: split files larger
   std::uint64_t inflight_bytes = 128ull << 20;  ///< DATAPORT_INFLIGHT_BYTES: transfer byte budget
   /// DATAPORT_DIRECT_IO: downloads write files of 1 MiB and more with O_DIRECT (no page cache)
-  bool direct_io = false;
+  bool direct_io = true;
 
   // ---- HTTP ----
   unsigned http_retry_count = 7;                     ///< AZUREML_DATASET_HTTP_RETRY_COUNT

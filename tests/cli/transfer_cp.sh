@@ -50,10 +50,10 @@ expect_err "-R" "the message says to add -R"
 # ---- --direct-io ----------------------------------------------------------------------------------
 head -c 3000007 /dev/urandom >"$WORK/direct.bin"
 dp cp "$WORK/direct.bin" "$base/direct.bin"; expect_rc 0 "upload a 3 MB file"
-dp cp --direct-io "$base/direct.bin" "$WORK/direct-down.bin"; expect_rc 0 "download it with --direct-io"
+DATAPORT_DIRECT_IO=false dp cp --direct-io "$base/direct.bin" "$WORK/direct-down.bin"; expect_rc 0 "--direct-io over DATAPORT_DIRECT_IO=false"
 [[ "$(sha "$WORK/direct-down.bin")" == "$(sha "$WORK/direct.bin")" && "$(stat -c %s "$WORK/direct-down.bin")" == 3000007 ]] \
   && ok "--direct-io download is byte-identical, padding cut off" || fail "--direct-io download bytes"
-DATAPORT_DIRECT_IO=true dp cp --no-direct-io "$base/direct.bin" "$WORK/direct-buffered.bin"; expect_rc 0 "--no-direct-io over DATAPORT_DIRECT_IO=true"
+dp cp --no-direct-io "$base/direct.bin" "$WORK/direct-buffered.bin"; expect_rc 0 "--no-direct-io download"
 [[ "$(sha "$WORK/direct-buffered.bin")" == "$(sha "$WORK/direct.bin")" ]] && ok "--no-direct-io download is byte-identical" || fail "--no-direct-io bytes"
 dp cp --direct-io --no-direct-io "$base/direct.bin" "$WORK/both.bin"; expect_rc 2 "--direct-io with --no-direct-io is a usage error"
 expect_err "excludes" "the message says the two exclude each other"

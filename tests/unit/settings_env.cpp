@@ -56,7 +56,7 @@ TEST_CASE("defaults match the platform") {
   CHECK(s.unmount_timeout == 30s);
   CHECK(s.output_upload_timeout == 600s);
   CHECK(s.tls_verify);
-  CHECK_FALSE(s.direct_io);
+  CHECK(s.direct_io);
 }
 
 TEST_CASE("every variable is read from the environment") {
@@ -65,7 +65,7 @@ TEST_CASE("every variable is read from the environment") {
       {"DATAPORT_CHUNK_SIZE", "4MB"},
       {"DATAPORT_SPLIT_THRESHOLD", "32 MiB"},
       {"DATAPORT_INFLIGHT_BYTES", "1GiB"},
-      {"DATAPORT_DIRECT_IO", "true"},
+      {"DATAPORT_DIRECT_IO", "false"},
       {"AZUREML_DATASET_HTTP_RETRY_COUNT", "3"},
       {"DATAPORT_RETRY_BASE_DELAY_MS", "50"},
       {"DATAPORT_RETRY_MAX_DELAY_MS", "5000"},
@@ -96,7 +96,7 @@ TEST_CASE("every variable is read from the environment") {
   CHECK(s.chunk_size == 4ull << 20);
   CHECK(s.split_threshold == 32ull << 20);
   CHECK(s.inflight_bytes == 1ull << 30);
-  CHECK(s.direct_io);
+  CHECK_FALSE(s.direct_io);
   CHECK(s.http_retry_count == 3);
   CHECK(s.retry_base_delay == 50ms);
   CHECK(s.retry_max_delay == 5000ms);
