@@ -35,11 +35,11 @@ bool bool_option(const nlohmann::json& options, const char* key) {
 
 transfer_options make_transfer_options(const char* options_json) {
   const auto options = parse_options(options_json, "copy options");
-  check_keys(
-      options,
-      {"recursive", "threads", "chunk_size", "inflight_bytes", "if_exists", "verify_md5",
-       "fail_fast", "fsync", "restart_on_change", "create_container", "progress_interval_ms"},
-      "copy options");
+  check_keys(options,
+             {"recursive", "threads", "chunk_size", "inflight_bytes", "if_exists", "verify_md5",
+              "fail_fast", "fsync", "direct_io", "restart_on_change", "create_container",
+              "progress_interval_ms"},
+             "copy options");
   transfer_options out;
   out.recursive = bool_option(options, "recursive");
   out.threads = number_option<unsigned>(options, "threads", 0);
@@ -56,6 +56,7 @@ transfer_options make_transfer_options(const char* options_json) {
   out.verify_md5 = bool_option(options, "verify_md5");
   out.fail_fast = bool_option(options, "fail_fast");
   out.fsync = bool_option(options, "fsync");
+  if (options.contains("direct_io")) out.direct_io = bool_option(options, "direct_io");
   out.restart_on_change = bool_option(options, "restart_on_change");
   out.create_container = bool_option(options, "create_container");
   out.progress_interval =

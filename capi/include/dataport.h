@@ -175,7 +175,8 @@ typedef int (*dataport_progress_fn)(const dataport_progress* progress, void* use
 /** Copies `source` to `destination` (local <-> remote, remote -> remote). `options_json` keys:
  *  "recursive" (bool, needed for folders), "threads", "chunk_size", "inflight_bytes" (numbers),
  *  "if_exists" ("fail" | "overwrite" | "skip-identical"), "verify_md5", "fail_fast", "fsync",
- *  "restart_on_change", "create_container" (bools), "progress_interval_ms" (number).
+ *  "direct_io" (absent: DATAPORT_DIRECT_IO), "restart_on_change", "create_container" (bools),
+ *  "progress_interval_ms" (number).
  *  `progress` may be NULL. Blocks until the copy ends. On return, when `out_summary_json` is not
  *  NULL, it receives {"files_done","files_failed","files_skipped","bytes","duration_ms",
  *  "requests","retries","cancelled","failed":[{"path","reason","code"}],"skipped":[...]} even

@@ -61,6 +61,21 @@ DATAPORT_DIRECT_IO=sometimes dp cp "$base/direct.bin" "$WORK/bad.bin"; expect_rc
 expect_err "DATAPORT_DIRECT_IO" "the message names the variable"
 [[ ! -e "$WORK/both.bin" && ! -e "$WORK/bad.bin" ]] && ok "nothing written on usage errors" || fail "a file was written on a usage error"
 
+# ---- a destination disk that fills up -----------------------------------------------------------
+# A 6 MB blob into a 4 MB tmpfs, with direct writes (the default; tmpfs takes O_DIRECT since
+# Linux 6.6, so the failure comes from a write on the disk pool) and through the page cache.
+FULL="$WORK/full"; mkdir -p "$FULL"
+mount -t tmpfs -o size=4m tmpfs "$FULL" || { echo "FAIL: cannot mount a tmpfs (needs root)"; exit 1; }
+trap 'umount "$FULL" 2>/dev/null; rm -rf "$WORK"' EXIT
+head -c 6000000 /dev/urandom >"$WORK/six.bin"
+dp cp "$WORK/six.bin" "$base/six.bin"; expect_rc 0 "upload a 6 MB file"
+for mode in --direct-io --no-direct-io; do
+  dp cp $mode "$base/six.bin" "$FULL/six.bin"; expect_rc 1 "$mode: a download that fills the disk fails"
+  expect_err_re "no space|space left" "$mode: the message says the disk is full"
+  [[ -z "$(ls -A "$FULL")" ]] && ok "$mode: nothing is left on the full disk" || fail "$mode: left $(ls -A "$FULL")"
+done
+umount "$FULL"
+
 # ---- --if-exists ---------------------------------------------------------------------------------
 printf 'mine' >"$WORK/existing/one.bin"
 dp cp "$base/one.bin" "$WORK/existing/one.bin"; expect_rc 1 "existing file: fail by default"

@@ -238,7 +238,7 @@ class Context:
              ) -> Dict[str, Any]:
         """Copies a file or (recursive=True) a folder; returns the summary dict. `progress` is
         called with a dict of counters; returning True (or raising) cancels the copy. Options:
-        recursive, threads, chunk_size, if_exists, verify_md5, create_container, ..."""
+        recursive, threads, chunk_size, if_exists, verify_md5, direct_io, create_container, ..."""
         raised = []
 
         def trampoline(p, _user):

@@ -105,6 +105,17 @@ def test_copy_download_with_progress(azurite, tmp_path):
     assert seen and seen[-1]["bytes_done"] == summary["bytes"]
 
 
+def test_copy_direct_io_option(azurite, tmp_path):
+    for direct in (True, False):
+        out = tmp_path / f"direct-{direct}.bin"
+        summary = dataport.copy(azurite["blob"], str(out), direct_io=direct)
+        assert summary["files_done"] == 1
+        assert hashlib.sha256(out.read_bytes()).hexdigest() == azurite["blob_sha256"]
+    with pytest.raises(dataport.InvalidArgument, match="direct_io"):
+        dataport.copy(azurite["blob"], str(tmp_path / "bad.bin"), direct_io="yes")
+    assert not (tmp_path / "bad.bin").exists()
+
+
 def test_copy_cancelled_by_progress_callback(azurite, tmp_path):
     with pytest.raises(dataport.Cancelled) as caught:
         dataport.copy(azurite["folder"], str(tmp_path / "c"), recursive=True,
