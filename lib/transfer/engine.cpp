@@ -18,7 +18,6 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -27,7 +26,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/concurrent_channel.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -41,6 +39,7 @@
 #include "dataport/transfer.hpp"
 #include "transfer/detail/checked_read.hpp"
 #include "transfer/detail/destination.hpp"
+#include "transfer/detail/direct_read.hpp"
 #include "transfer/detail/md5.hpp"
 #include "transfer/detail/plan.hpp"
 
@@ -85,9 +84,6 @@ using chunk_channel =
 /// Slice that streamed chunks pass through: small enough to stay in a core's L2 cache, large
 /// enough that each read and pwrite moves plenty of bytes.
 constexpr std::size_t stream_slice = 512 * 1024;
-/// Slice of a chunk written with O_DIRECT (direct_io): one device write each, from one half of
-/// a reused buffer (1 MiB writes reached this VM's disk limit; 512 KiB ones ran 15 % slower).
-constexpr std::size_t direct_slice = 1024 * 1024;
 /// Alignment of every worker buffer: what O_DIRECT writes need (file_writer::direct_alignment).
 constexpr std::align_val_t buffer_alignment{4096};
 
@@ -313,93 +309,33 @@ class engine {
       co_await copy_chunk_server_side(job, task.index);
     } else if (!job.failed) {
       const auto length = static_cast<std::size_t>(chunk_length(job.plan, task.index));
-      // A destination that takes pieces gets the chunk streamed through a small buffer; a
-      // direct one through whole aligned slices.
       const std::size_t alignment = direct_alignment(job);
-      std::size_t needed = job.writer->accepts_pieces() ? std::min(length, stream_slice) : length;
-      if (alignment) {
-        // Two halves (copy_chunk_direct), each a whole number of aligned blocks.
-        needed = 2 * ((std::min(length, direct_slice) + alignment - 1) / alignment * alignment);
-      }
-      if (buffer.capacity < needed) {
-        buffer.data.reset(static_cast<std::byte*>(::operator new[](needed, buffer_alignment)));
-        buffer.capacity = needed;
-      }
-      co_await copy_chunk(job, task.index, length, std::span(buffer.data.get(), needed));
+      co_await copy_chunk(job, task.index, length, room_for(job, length, alignment, buffer),
+                          alignment);
     }
     if (--job.remaining == 0) co_await finish(job);
   }
 
-  /// A direct write running on the disk pool. Its destructor waits for it, so a buffer is never
-  /// reused (or freed) while the disk still reads it, whatever ends the chunk.
-  struct pending_write {
-    std::future<void> done;
-    pending_write() = default;
-    pending_write(const pending_write&) = delete;
-    pending_write& operator=(const pending_write&) = delete;
-    ~pending_write() {
-      if (done.valid()) done.wait();
+  /// The part of `buffer` (grown when needed) that a chunk of `length` bytes goes through: the
+  /// whole chunk; a small slice when the writer takes pieces; two aligned halves (read_direct)
+  /// when it writes direct.
+  std::span<std::byte> room_for(const file_job& job, std::size_t length, std::size_t alignment,
+                                chunk_buffer& buffer) const {
+    const std::size_t needed =
+        alignment ? direct_buffer_size(length, alignment)
+                  : (job.writer->accepts_pieces() ? std::min(length, stream_slice) : length);
+    if (buffer.capacity < needed) {
+      buffer.data.reset(static_cast<std::byte*>(::operator new[](needed, buffer_alignment)));
+      buffer.capacity = needed;
     }
-    void finish() {  // rethrows the write's failure
-      if (done.valid()) done.get();
-    }
-  };
-
-  /// Streams one chunk through the two halves of `buffer` (aligned; each half a multiple of
-  /// `alignment`): a full half is written with one direct write on the disk pool while the other
-  /// half fills, so the network and the disk overlap and the I/O thread waits only when the disk
-  /// is a whole half behind. The chunk's last partial half is padded with zeros to the alignment
-  /// (only a file's last chunk has one: commit cuts the padding off).
-  awaitable<read_result> copy_chunk_direct(file_job& job, std::uint64_t offset, std::size_t length,
-                                           std::span<std::byte> buffer, std::size_t alignment) {
-    file_writer& writer = *job.writer;
-    const std::size_t half = buffer.size() / 2;
-    std::span<std::byte> halves[2] = {buffer.first(half), buffer.subspan(half, half)};
-    unsigned current = 0;
-    std::uint64_t position = offset;  // where the current half's first byte belongs in the file
-    std::size_t filled = 0;
-    pending_write pending;
-    object_store::byte_room room = [&]() { return halves[current].subspan(filled); };
-    object_store::byte_sink sink = [&](std::span<const std::byte> piece) {
-      if (piece.data() != halves[current].data() + filled || piece.size() > half - filled) {
-        throw_error(errc::internal, "read_range_into delivered bytes outside the buffer's room");
-      }
-      filled += piece.size();
-      bytes_done_ += piece.size();
-      if (filled == half) {
-        pending.finish();  // the other half is free again
-        // A promise, not a packaged_task: Asio takes a packaged_task for a completion token and
-        // asks it for its future itself.
-        auto promise = std::make_shared<std::promise<void>>();
-        pending.done = promise->get_future();
-        asio::post(disk_pool_, [promise, &writer, at = position, full = halves[current]] {
-          try {
-            writer.write_direct(at, full);
-            promise->set_value();
-          } catch (...) {
-            promise->set_exception(std::current_exception());
-          }
-        });
-        position += half;
-        filled = 0;
-        current ^= 1;
-      }
-    };
-    read_result r = co_await plan_.source->read_range_into(
-        job.source_path, offset, length, std::move(room), std::move(sink), job.plan.source.etag);
-    pending.finish();
-    if (filled > 0 && r.bytes == length) {
-      const std::size_t padded = (filled + alignment - 1) / alignment * alignment;
-      std::memset(halves[current].data() + filled, 0, padded - filled);
-      writer.write_direct(position, halves[current].first(padded));
-    }
-    co_return r;
+    return std::span(buffer.data.get(), needed);
   }
 
   /// Copies chunk `index` (`length` bytes). `buffer` holds the whole chunk, or, when the writer
-  /// accepts pieces, is the scratch buffer the chunk streams through.
+  /// accepts pieces, is the scratch buffer the chunk streams through; with a direct `alignment`
+  /// (direct_alignment), the two halves read_direct writes from.
   awaitable<void> copy_chunk(file_job& job, std::uint32_t index, std::size_t length,
-                             std::span<std::byte> buffer) {
+                             std::span<std::byte> buffer, std::size_t alignment) {
     const std::uint64_t offset = std::uint64_t{index} * job.plan.chunk_size;
     try {
       read_result r;
@@ -409,8 +345,10 @@ class engine {
           co_await job.writer->write(index, offset, buffer.first(length));
           bytes_done_ += length;
         }
-      } else if (const std::size_t alignment = direct_alignment(job); alignment != 0) {
-        r = co_await copy_chunk_direct(job, offset, length, buffer, alignment);
+      } else if (alignment != 0) {
+        const direct_range range{job.source_path, job.plan.source.etag, offset, length};
+        r = co_await read_direct(*plan_.source, range, buffer, alignment, *job.writer, disk_pool_,
+                                 [this](std::size_t n) { bytes_done_ += n; });
       } else if (job.writer->accepts_pieces()) {
         std::uint64_t position = offset;
         file_writer& writer = *job.writer;
@@ -555,11 +493,11 @@ class engine {
     }
     const bool opened = co_await open_job(*job);
     if (!opened) co_return;
-    std::vector<std::byte> buffer(
-        static_cast<std::size_t>(std::min(job->plan.chunk_size, job->plan.source.size)));
+    chunk_buffer buffer;
+    const std::size_t alignment = direct_alignment(*job);
     for (std::uint32_t i = 0; i < job->plan.chunk_count && !job->failed; ++i) {
       const auto length = static_cast<std::size_t>(chunk_length(job->plan, i));
-      co_await copy_chunk(*job, i, length, std::span(buffer).first(length));
+      co_await copy_chunk(*job, i, length, room_for(*job, length, alignment, buffer), alignment);
     }
     co_await finish(*job);
   }
@@ -648,7 +586,7 @@ class engine {
   std::mutex summary_mutex_;
   transfer_summary summary_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  /// Runs direct writes (copy_chunk_direct) off the I/O threads; last, so it is joined first,
+  /// Runs direct writes (read_direct) off the I/O threads; last, so it is joined first,
   /// after every write it ran has been waited for.
   asio::thread_pool disk_pool_{2};
 };
